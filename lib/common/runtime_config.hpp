@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace cafray {
+
+/// Everything that shapes a runtime. `init()` takes one; `caf-node` fills one
+/// from its config file and command line (see config/reference.ini for the
+/// keys, their defaults and meaning).
+struct runtime_config {
+  /// Cluster address (host:port) to join; empty starts the embedded runtime.
+  std::string address;
+
+  /// CPUs this node offers; 0 detects the machine's.
+  uint32_t num_cpus = 0;
+
+  /// Custom resources this node offers, in whole units, e.g. {"gpu", 1}.
+  std::map<std::string, int64_t> resources;
+
+  /// Workers started at init; 0 means one per CPU.
+  uint32_t num_workers = 0;
+
+  /// Most workers alive at once (blocked workers lend their CPU to new ones).
+  uint32_t max_workers = 64;
+
+  /// Values up to this many bytes travel inline in messages.
+  uint64_t inline_threshold = 100 * 1024;
+
+  /// Number of GCS shards.
+  uint32_t gcs_shards = 1;
+
+  /// Directory of the GCS's LMDB files; empty: a temporary directory removed
+  /// at shutdown. A configured directory survives restarts.
+  std::string gcs_directory;
+
+  /// Initial LMDB map size per shard, in MiB; it grows up to the maximum.
+  uint64_t gcs_map_size_mb = 64;
+
+  /// Largest LMDB map per shard, in MiB; past it writes fail with gcs_full.
+  uint64_t gcs_max_map_size_mb = 16384;
+
+  /// Longest time a GCS write waits for its batch to commit, in µs.
+  uint64_t gcs_flush_interval_us = 2000;
+
+  /// Raylet heartbeat interval in ms.
+  uint64_t heartbeat_interval_ms = 100;
+
+  /// CAF scheduler threads; 0 uses the machine's core count.
+  uint32_t scheduler_threads = 0;
+
+  /// Default `max_retries` of tasks.
+  int32_t default_max_retries = 3;
+};
+
+} // namespace cafray

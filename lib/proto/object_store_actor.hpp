@@ -1,0 +1,37 @@
+#pragma once
+
+#include <vector>
+
+#include <caf/timespan.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "proto/atoms.hpp"
+#include "proto/messages.hpp"
+
+namespace cafray {
+
+/// Receives object-ready notifications.
+using object_listener_actor = caf::typed_actor<
+  caf::reacts_to<ready_atom, object_id, object_payload>>;
+
+/// A node's object store: immutable objects by ID.
+using object_store_actor = caf::typed_actor<
+  // Seals an object (a second put of the same ID is ignored).
+  caf::reacts_to<put_atom, object_id, object_payload>,
+  // Answers with the payloads once all of them exist, in input order.
+  caf::replies_to<get_atom, std::vector<object_id>>::with<
+    std::vector<object_payload>>,
+  // Answers once `num_ready` of them exist or the timeout passed: one flag
+  // per input (1 = ready), in input order.
+  caf::replies_to<wait_atom, std::vector<object_id>, uint64_t,
+                  caf::timespan>::with<std::vector<uint8_t>>,
+  // Sends (ready_atom, id, payload) to the listener once the object exists.
+  caf::reacts_to<subscribe_atom, object_id, object_listener_actor>,
+  // The owner dropped its last reference to these objects.
+  caf::reacts_to<release_atom, std::vector<object_id>>,
+  // Internal: a wait ran out of time.
+  caf::reacts_to<timeout_atom, uint64_t>,
+  // Object count and bytes held.
+  caf::replies_to<stats_atom>::with<store_stats>>;
+
+} // namespace cafray

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "proto/atoms.hpp"
+#include "proto/messages.hpp"
+
+namespace cafray {
+
+/// A node's local scheduler: dependency waits, ready queue, resources and
+/// the worker pool.
+using raylet_actor = caf::typed_actor<
+  // A task submitted on this node (driver or worker).
+  caf::reacts_to<submit_atom, task_spec>,
+  // A task the global scheduler placed here.
+  caf::reacts_to<place_atom, task_spec>,
+  // An argument of a waiting task became available.
+  caf::reacts_to<ready_atom, object_id, object_payload>,
+  // Worker `n` finished the task and is idle again.
+  caf::reacts_to<done_atom, uint32_t, task_id>,
+  // Worker `n` blocks in get: its CPU is lent to others until unblocked.
+  caf::reacts_to<blocked_atom, uint32_t>,
+  caf::reacts_to<unblocked_atom, uint32_t>,
+  // Starts a class-based actor host (kind actor_create) and answers with it.
+  caf::replies_to<create_actor_atom, task_spec>::with<caf::actor>,
+  // Spawns a registered typed behavior with serialized arguments.
+  caf::replies_to<spawn_behavior_atom, task_spec>::with<caf::actor>,
+  // Current load.
+  caf::replies_to<stats_atom>::with<load_report>,
+  // Internal heartbeat timer.
+  caf::reacts_to<tick_atom>>;
+
+/// A worker executes one task at a time; its arguments arrive resolved (one
+/// payload per argument, empty for inline values).
+using worker_actor = caf::typed_actor<
+  caf::reacts_to<execute_atom, task_spec, std::vector<object_payload>>>;
+
+/// Hosts one class-based actor instance. Calls run one at a time in mailbox
+/// order; results go to the caller's core worker as
+/// (call_result_atom, actor_id, object_id, object_payload).
+using actor_host_actor = caf::typed_actor<
+  caf::reacts_to<call_atom, task_spec, caf::actor>,
+  caf::reacts_to<ready_atom, object_id, object_payload>>;
+
+/// The per-process client side of the runtime: routes actor calls, tracks
+/// calls in flight and turns dead actors into errors for their callers.
+using core_worker_actor = caf::typed_actor<
+  caf::reacts_to<call_atom, caf::actor, task_spec>,
+  caf::reacts_to<call_result_atom, actor_id, object_id, object_payload>,
+  // Forwards the response of a typed actor to the object store.
+  caf::reacts_to<put_atom, object_id, object_payload>>;
+
+} // namespace cafray

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/type_id.hpp>
+
+#include "proto/gcs_actor.hpp"
+#include "proto/messages.hpp"
+#include "proto/object_store_actor.hpp"
+#include "proto/raylet_actor.hpp"
+#include "proto/scheduler_actor.hpp"
+
+CAF_BEGIN_TYPE_ID_BLOCK(cafray, caf::first_custom_type_id)
+  CAF_ADD_TYPE_ID(cafray, (cafray::job_id))
+  CAF_ADD_TYPE_ID(cafray, (cafray::task_id))
+  CAF_ADD_TYPE_ID(cafray, (cafray::actor_id))
+  CAF_ADD_TYPE_ID(cafray, (cafray::node_id))
+  CAF_ADD_TYPE_ID(cafray, (cafray::object_id))
+  CAF_ADD_TYPE_ID(cafray, (cafray::blob))
+  CAF_ADD_TYPE_ID(cafray, (cafray::error_record))
+  CAF_ADD_TYPE_ID(cafray, (cafray::object_payload))
+  CAF_ADD_TYPE_ID(cafray, (cafray::task_arg))
+  CAF_ADD_TYPE_ID(cafray, (cafray::task_spec))
+  CAF_ADD_TYPE_ID(cafray, (cafray::task_record))
+  CAF_ADD_TYPE_ID(cafray, (cafray::object_record))
+  CAF_ADD_TYPE_ID(cafray, (cafray::node_record))
+  CAF_ADD_TYPE_ID(cafray, (cafray::job_record))
+  CAF_ADD_TYPE_ID(cafray, (cafray::function_record))
+  CAF_ADD_TYPE_ID(cafray, (cafray::actor_record))
+  CAF_ADD_TYPE_ID(cafray, (cafray::kv_entry))
+  CAF_ADD_TYPE_ID(cafray, (cafray::load_report))
+  CAF_ADD_TYPE_ID(cafray, (cafray::store_stats))
+  CAF_ADD_TYPE_ID(cafray, (cafray::resource_map))
+  CAF_ADD_TYPE_ID(cafray, (std::vector<uint8_t>))
+  CAF_ADD_TYPE_ID(cafray, (cafray::gcs_actor))
+  CAF_ADD_TYPE_ID(cafray, (cafray::object_store_actor))
+  CAF_ADD_TYPE_ID(cafray, (cafray::object_listener_actor))
+  CAF_ADD_TYPE_ID(cafray, (cafray::raylet_actor))
+  CAF_ADD_TYPE_ID(cafray, (cafray::worker_actor))
+  CAF_ADD_TYPE_ID(cafray, (cafray::actor_host_actor))
+  CAF_ADD_TYPE_ID(cafray, (cafray::core_worker_actor))
+  CAF_ADD_TYPE_ID(cafray, (cafray::scheduler_actor))
+CAF_END_TYPE_ID_BLOCK(cafray)
+
+namespace cafray {
+
+/// Registers every caf-ray message type and the error category with CAF.
+/// Every binary, test fixture and host application calls this once on its
+/// config before creating the actor system.
+void register_types(caf::actor_system_config& cfg);
+
+} // namespace cafray

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <caf/typed_actor.hpp>
+
+#include "proto/atoms.hpp"
+#include "proto/messages.hpp"
+#include "proto/raylet_actor.hpp"
+
+namespace cafray {
+
+/// A global scheduler shard: places the tasks raylets cannot run.
+using scheduler_actor = caf::typed_actor<
+  // A raylet joins (or rejoins) with its capacity.
+  caf::reacts_to<register_atom, node_id, raylet_actor, resource_map>,
+  // A raylet's periodic load report.
+  caf::reacts_to<heartbeat_atom, load_report>,
+  // A task its raylet cannot place; held until some node can take it.
+  caf::reacts_to<spill_atom, task_spec>,
+  // Number of tasks waiting for a feasible node.
+  caf::replies_to<stats_atom>::with<uint64_t>>;
+
+} // namespace cafray
