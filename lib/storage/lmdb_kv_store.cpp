@@ -1,0 +1,268 @@
+#include "storage/lmdb_kv_store.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include <lmdb.h>
+#include <unistd.h>
+
+#include "common/error.hpp"
+
+namespace cafray {
+
+namespace {
+
+// The one place where LMDB return codes become caf-ray errors.
+caf::error to_error(int rc, const char* what) {
+  switch (rc) {
+    case MDB_SUCCESS:
+      return caf::none;
+    case MDB_NOTFOUND:
+      return make_error(errc::not_found);
+    case MDB_MAP_FULL:
+      return make_error(errc::gcs_full, std::string{what});
+    default:
+      return make_error(errc::storage_error,
+                        std::string{what} + ": " + mdb_strerror(rc));
+  }
+}
+
+MDB_val to_val(const std::string& x) {
+  return MDB_val{x.size(), const_cast<char*>(x.data())};
+}
+
+std::string to_string(const MDB_val& x) {
+  return std::string{static_cast<const char*>(x.mv_data), x.mv_size};
+}
+
+size_t round_to_pages(size_t bytes) {
+  auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  if (page == 0)
+    page = 4096;
+  return std::max(page, (bytes + page - 1) / page * page);
+}
+
+} // namespace
+
+lmdb_kv_store::lmdb_kv_store(std::string directory, lmdb_options opts)
+  : directory_(std::move(directory)), opts_(opts) {
+  opts_.map_size = round_to_pages(opts_.map_size);
+  opts_.max_map_size = std::max(opts_.map_size,
+                                round_to_pages(opts_.max_map_size));
+}
+
+caf::expected<std::unique_ptr<lmdb_kv_store>>
+lmdb_kv_store::open(const std::string& directory, lmdb_options opts) {
+  if (directory.empty())
+    return make_error(errc::storage_error, "empty LMDB directory");
+  std::error_code ec;
+  std::filesystem::create_directories(directory, ec);
+  if (ec)
+    return make_error(errc::storage_error,
+                      "cannot create " + directory + ": " + ec.message());
+  std::unique_ptr<lmdb_kv_store> result{
+    new lmdb_kv_store(directory, opts)};
+  if (auto err = result->open_env())
+    return err;
+  return result;
+}
+
+caf::error lmdb_kv_store::open_env() {
+  if (auto rc = mdb_env_create(&env_); rc != MDB_SUCCESS) {
+    env_ = nullptr;
+    return to_error(rc, "mdb_env_create");
+  }
+  if (auto rc = mdb_env_set_maxdbs(env_, opts_.tables); rc != MDB_SUCCESS)
+    return to_error(rc, "mdb_env_set_maxdbs");
+  if (auto rc = mdb_env_set_mapsize(env_, opts_.map_size); rc != MDB_SUCCESS)
+    return to_error(rc, "mdb_env_set_mapsize");
+  // MDB_NOTLS: an actor's handlers run on whatever scheduler thread is free,
+  // so read transactions must not be bound to a thread.
+  unsigned flags = MDB_NOTLS | (opts_.sync ? 0u : unsigned{MDB_NOSYNC});
+  if (auto rc = mdb_env_open(env_, directory_.c_str(), flags, 0644);
+      rc != MDB_SUCCESS)
+    return to_error(rc, ("mdb_env_open " + directory_).c_str());
+  // A process that died holding a read transaction would otherwise pin old
+  // pages forever.
+  int dead = 0;
+  if (auto rc = mdb_reader_check(env_, &dead); rc != MDB_SUCCESS)
+    return to_error(rc, "mdb_reader_check");
+  MDB_envinfo info;
+  if (auto rc = mdb_env_info(env_, &info); rc != MDB_SUCCESS)
+    return to_error(rc, "mdb_env_info");
+  map_size_ = info.me_mapsize;
+  // Database handles opened in a committed transaction stay valid for the
+  // life of the environment.
+  dbis_.resize(opts_.tables);
+  return write("open tables", [&](MDB_txn* txn) {
+    for (uint8_t i = 0; i < opts_.tables; ++i) {
+      auto name = "table-" + std::to_string(i);
+      MDB_dbi dbi = 0;
+      if (auto rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &dbi);
+          rc != MDB_SUCCESS)
+        return rc;
+      dbis_[i] = dbi;
+    }
+    return MDB_SUCCESS;
+  });
+}
+
+lmdb_kv_store::~lmdb_kv_store() {
+  if (env_ != nullptr)
+    mdb_env_close(env_);
+}
+
+uint8_t lmdb_kv_store::table_count() const noexcept {
+  return opts_.tables;
+}
+
+template <class F>
+caf::error lmdb_kv_store::write(const char* what, F fun) {
+  for (;;) {
+    MDB_txn* txn = nullptr;
+    auto rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+    if (rc == MDB_MAP_RESIZED) {
+      // Another process grew the map; adopt its size and try again.
+      mdb_env_set_mapsize(env_, 0);
+      continue;
+    }
+    if (rc != MDB_SUCCESS)
+      return to_error(rc, what);
+    rc = fun(txn);
+    if (rc == MDB_SUCCESS)
+      rc = mdb_txn_commit(txn); // frees the transaction, even on failure
+    else
+      mdb_txn_abort(txn);
+    if (rc == MDB_MAP_FULL) {
+      if (auto err = grow())
+        return err;
+      continue;
+    }
+    return to_error(rc, what);
+  }
+}
+
+caf::error lmdb_kv_store::grow() {
+  if (map_size_ >= opts_.max_map_size)
+    return make_error(errc::gcs_full,
+                      directory_ + " reached " + std::to_string(map_size_)
+                        + " bytes");
+  auto next = std::min(map_size_ * 2, opts_.max_map_size);
+  // Safe here: no transaction of this store is open between calls.
+  if (auto rc = mdb_env_set_mapsize(env_, next); rc != MDB_SUCCESS)
+    return to_error(rc, "mdb_env_set_mapsize");
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  map_size_ = info.me_mapsize;
+  return caf::none;
+}
+
+int lmdb_kv_store::begin_read(MDB_txn** txn) {
+  auto rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, txn);
+  if (rc == MDB_MAP_RESIZED) {
+    mdb_env_set_mapsize(env_, 0);
+    rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, txn);
+  }
+  return rc;
+}
+
+caf::error lmdb_kv_store::put(uint8_t table, const std::string& key,
+                              const std::string& value) {
+  if (auto err = validate(table, key))
+    return err;
+  return write("put", [&](MDB_txn* txn) {
+    auto k = to_val(key);
+    auto v = to_val(value);
+    return mdb_put(txn, dbis_[table], &k, &v, 0);
+  });
+}
+
+caf::expected<std::string> lmdb_kv_store::get(uint8_t table,
+                                              const std::string& key) {
+  if (auto err = validate(table, key))
+    return err;
+  MDB_txn* txn = nullptr;
+  if (auto rc = begin_read(&txn); rc != MDB_SUCCESS)
+    return to_error(rc, "get");
+  auto k = to_val(key);
+  MDB_val v;
+  auto rc = mdb_get(txn, dbis_[table], &k, &v);
+  // The value points into the map: copy it before the transaction ends.
+  std::string result;
+  if (rc == MDB_SUCCESS)
+    result = to_string(v);
+  mdb_txn_abort(txn);
+  if (rc != MDB_SUCCESS)
+    return to_error(rc, "get");
+  return result;
+}
+
+caf::error lmdb_kv_store::erase(uint8_t table, const std::string& key) {
+  if (auto err = validate(table, key))
+    return err;
+  return write("erase", [&](MDB_txn* txn) {
+    auto k = to_val(key);
+    return mdb_del(txn, dbis_[table], &k, nullptr);
+  });
+}
+
+caf::expected<std::vector<kv_entry>>
+lmdb_kv_store::scan(uint8_t table, const std::string& prefix) {
+  if (auto err = validate_table(table))
+    return err;
+  MDB_txn* txn = nullptr;
+  if (auto rc = begin_read(&txn); rc != MDB_SUCCESS)
+    return to_error(rc, "scan");
+  MDB_cursor* cursor = nullptr;
+  if (auto rc = mdb_cursor_open(txn, dbis_[table], &cursor);
+      rc != MDB_SUCCESS) {
+    mdb_txn_abort(txn);
+    return to_error(rc, "scan");
+  }
+  std::vector<kv_entry> result;
+  auto k = to_val(prefix);
+  MDB_val v;
+  auto rc = mdb_cursor_get(cursor, &k, &v,
+                           prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  while (rc == MDB_SUCCESS) {
+    if (k.mv_size < prefix.size()
+        || prefix.compare(0, prefix.size(), static_cast<char*>(k.mv_data),
+                          prefix.size())
+             != 0)
+      break;
+    result.push_back(kv_entry{to_string(k), to_string(v)});
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cursor);
+  mdb_txn_abort(txn);
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+    return to_error(rc, "scan");
+  return result;
+}
+
+caf::error lmdb_kv_store::apply(const write_batch& batch) {
+  if (auto err = validate(batch))
+    return err;
+  if (batch.empty())
+    return caf::none;
+  return write("apply", [&](MDB_txn* txn) {
+    for (auto& op : batch.ops()) {
+      auto k = to_val(op.key);
+      int rc;
+      if (op.erase) {
+        rc = mdb_del(txn, dbis_[op.table], &k, nullptr);
+        if (rc == MDB_NOTFOUND)
+          rc = MDB_SUCCESS; // erasing a missing key is no error in a batch
+      } else {
+        auto v = to_val(op.value);
+        rc = mdb_put(txn, dbis_[op.table], &k, &v, 0);
+      }
+      if (rc != MDB_SUCCESS)
+        return rc;
+    }
+    return MDB_SUCCESS;
+  });
+}
+
+} // namespace cafray

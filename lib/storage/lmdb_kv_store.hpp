@@ -1,0 +1,98 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/kv_store.hpp"
+
+// Keeps <lmdb.h> out of every includer.
+struct MDB_env;
+struct MDB_txn;
+
+namespace cafray {
+
+/// How an `lmdb_kv_store` opens its environment.
+struct lmdb_options {
+  /// Number of tables, one named LMDB database each.
+  uint8_t tables = gcs_table_count;
+
+  /// Map size at open, in bytes. An existing larger data file wins.
+  size_t map_size = size_t{64} << 20;
+
+  /// The map doubles on MDB_MAP_FULL up to this many bytes; past it, writes
+  /// fail with `errc::gcs_full`.
+  size_t max_map_size = size_t{16} << 30;
+
+  /// Whether every commit waits for fsync. Off, a commit survives a crash of
+  /// the process but not of the machine.
+  bool sync = true;
+};
+
+/// A `kv_store` in one LMDB environment (one directory), one named database
+/// per table. Every write transaction begins and commits inside one call, and
+/// the environment uses MDB_NOTLS, so calls may come from different threads
+/// (as an actor's handlers do) as long as they do not overlap.
+///
+/// LMDB must not open the same environment twice in one process: destroy a
+/// store before opening its directory again.
+class lmdb_kv_store final : public kv_store {
+public:
+  /// Opens (creating if needed) the environment in `directory`.
+  static caf::expected<std::unique_ptr<lmdb_kv_store>>
+  open(const std::string& directory, lmdb_options opts = {});
+
+  ~lmdb_kv_store() override;
+
+  lmdb_kv_store(const lmdb_kv_store&) = delete;
+  lmdb_kv_store& operator=(const lmdb_kv_store&) = delete;
+
+  uint8_t table_count() const noexcept override;
+
+  caf::error put(uint8_t table, const std::string& key,
+                 const std::string& value) override;
+
+  caf::expected<std::string> get(uint8_t table,
+                                 const std::string& key) override;
+
+  caf::error erase(uint8_t table, const std::string& key) override;
+
+  caf::expected<std::vector<kv_entry>>
+  scan(uint8_t table, const std::string& prefix) override;
+
+  caf::error apply(const write_batch& batch) override;
+
+  /// Current size of the memory map in bytes.
+  size_t map_size() const noexcept {
+    return map_size_;
+  }
+
+  const std::string& directory() const noexcept {
+    return directory_;
+  }
+
+private:
+  lmdb_kv_store(std::string directory, lmdb_options opts);
+
+  caf::error open_env();
+
+  // Runs `fun(txn)` in a fresh write transaction and commits, growing the
+  // map and retrying the whole transaction on MDB_MAP_FULL.
+  template <class F>
+  caf::error write(const char* what, F fun);
+
+  // Begins a read-only transaction, adopting a map grown by another process.
+  int begin_read(MDB_txn** txn);
+
+  // Doubles the map up to the maximum; `errc::gcs_full` at the maximum.
+  caf::error grow();
+
+  std::string directory_;
+  lmdb_options opts_;
+  MDB_env* env_ = nullptr;
+  std::vector<unsigned> dbis_;
+  size_t map_size_ = 0;
+};
+
+} // namespace cafray
