@@ -1,0 +1,47 @@
+#include "node/run.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <pthread.h>
+
+namespace cafray::node {
+
+namespace {
+
+// Blocks SIGINT and SIGTERM in this thread and in every thread it starts
+// afterwards, so that only sigwait() below sees them.
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+} // namespace
+
+int run(const runtime_config& cfg) {
+  auto signals = block_stop_signals();
+  // The runtime (cafray::init) starts here, after the mask, so its threads
+  // inherit it.
+  auto cpus = cfg.num_cpus != 0 ? cfg.num_cpus
+                                : std::thread::hardware_concurrency();
+  std::printf("caf-node: mode %s, cpus %u%s, shards %u, gcs dir %s\n",
+              cfg.address.empty() ? "embedded" : "cluster", cpus,
+              cfg.num_cpus == 0 ? " (detected)" : "", cfg.gcs_shards,
+              cfg.gcs_directory.empty() ? "(temporary)"
+                                        : cfg.gcs_directory.c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::printf("caf-node: %s received, shutting down\n",
+              sig == SIGINT ? "SIGINT" : "SIGTERM");
+  std::fflush(stdout);
+  // The runtime (cafray::shutdown) stops here.
+  return 0;
+}
+
+} // namespace cafray::node
