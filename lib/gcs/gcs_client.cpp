@@ -1,0 +1,137 @@
+#include "gcs/gcs_client.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <fmt/core.h>
+
+#include "common/error.hpp"
+#include "gcs/gcs_shard.hpp"
+
+namespace cafray {
+
+namespace {
+
+caf::expected<std::string> make_temp_directory() {
+  auto tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string{tmp != nullptr && *tmp != '\0' ? tmp
+                                                                   : "/tmp"}
+                        + "/cafray-gcs-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr)
+    return make_error(errc::storage_error,
+                      "cannot create a temporary directory like " + pattern);
+  return pattern;
+}
+
+void remove_directory(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec)
+    fmt::print(stderr, "[gcs] cannot remove {}: {}\n", dir, ec.message());
+}
+
+caf::error validate(const runtime_config& cfg) {
+  if (cfg.gcs_shards == 0)
+    return make_error(errc::invalid_config, "gcs_shards must be at least 1");
+  if (cfg.gcs_map_size_mb == 0)
+    return make_error(errc::invalid_config,
+                      "gcs_map_size_mb must be at least 1");
+  if (cfg.gcs_max_map_size_mb < cfg.gcs_map_size_mb)
+    return make_error(errc::invalid_config,
+                      "gcs_max_map_size_mb must not be below gcs_map_size_mb");
+  return caf::none;
+}
+
+} // namespace
+
+gcs_client::gcs_client(caf::actor_system& sys, std::vector<gcs_actor> shards,
+                       std::string directory, bool temporary)
+  : sys_(&sys),
+    router_(std::move(shards)),
+    directory_(std::move(directory)),
+    temporary_(temporary) {
+  // nop
+}
+
+gcs_client::gcs_client(gcs_client&& other) noexcept
+  : sys_(other.sys_),
+    router_(std::move(other.router_)),
+    directory_(std::move(other.directory_)),
+    temporary_(other.temporary_) {
+  other.sys_ = nullptr;
+  other.router_ = gcs_router{};
+  other.temporary_ = false;
+}
+
+gcs_client& gcs_client::operator=(gcs_client&& other) noexcept {
+  if (this != &other) {
+    shutdown();
+    sys_ = other.sys_;
+    router_ = std::move(other.router_);
+    directory_ = std::move(other.directory_);
+    temporary_ = other.temporary_;
+    other.sys_ = nullptr;
+    other.router_ = gcs_router{};
+    other.temporary_ = false;
+  }
+  return *this;
+}
+
+gcs_client::~gcs_client() {
+  shutdown();
+}
+
+void gcs_client::shutdown() {
+  if (sys_ != nullptr && !router_.empty()) {
+    for (auto& shard : router_.shards())
+      caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
+    caf::scoped_actor self{*sys_};
+    self->wait_for(router_.shards());
+  }
+  router_ = gcs_router{};
+  sys_ = nullptr;
+  if (temporary_ && !directory_.empty())
+    remove_directory(directory_);
+  temporary_ = false;
+}
+
+caf::expected<gcs_client> spawn_gcs(caf::actor_system& sys,
+                                    const runtime_config& cfg) {
+  if (auto err = validate(cfg))
+    return err;
+  auto directory = cfg.gcs_directory;
+  bool temporary = directory.empty();
+  if (temporary) {
+    auto tmp = make_temp_directory();
+    if (!tmp)
+      return std::move(tmp.error());
+    directory = std::move(*tmp);
+  }
+  lmdb_options storage;
+  storage.tables = gcs_table_count;
+  storage.map_size = size_t{cfg.gcs_map_size_mb} << 20;
+  storage.max_map_size = size_t{cfg.gcs_max_map_size_mb} << 20;
+  storage.sync = !temporary;
+  gcs_shard_options options;
+  options.flush_interval = std::chrono::microseconds{cfg.gcs_flush_interval_us};
+  std::vector<gcs_actor> shards;
+  for (uint32_t i = 0; i < cfg.gcs_shards; ++i) {
+    auto shard = spawn_gcs_shard(sys, directory + "/shard-" + std::to_string(i),
+                                 storage, options);
+    if (!shard) {
+      // The client takes what is running and cleans up after it.
+      gcs_client partial{sys, std::move(shards), directory, temporary};
+      partial.shutdown();
+      return std::move(shard.error());
+    }
+    shards.push_back(std::move(*shard));
+  }
+  return gcs_client{sys, std::move(shards), std::move(directory), temporary};
+}
+
+} // namespace cafray
