@@ -42,13 +42,13 @@ configure_and_build() {
   if [[ ! -f $build/build.ninja ]]; then
     echo "==> configuring $build/"
     if [[ -f $build/meson-private/coredata.dat ]]; then
-      meson setup --reconfigure "$build" --buildtype=release
+      meson setup --reconfigure "$build" --buildtype=release || return 1
     else
-      meson setup "$build" --buildtype=release
+      meson setup "$build" --buildtype=release || return 1
     fi
   fi
   echo "==> building"
-  ninja -C "$build"
+  ninja -C "$build" -j "$(nproc)" || return 1
 }
 
 run_demo() {
@@ -102,12 +102,16 @@ PY
 case $1 in
   demo)
     install_missing_packages
-    configure_and_build
+    configure_and_build || { echo "the build failed" >&2; exit 1; }
     run_demo
     ;;
   test)
     install_missing_packages
-    configure_and_build
+    if ! configure_and_build; then
+      echo "the build failed: no tests ran" >&2
+      echo "0 passed, 0 failed"
+      exit 1
+    fi
     run_tests
     ;;
   *)
