@@ -187,6 +187,9 @@ gcs_actor::behavior_type gcs_shard(shard_pointer self,
       return caf::delegated<caf::message>{};
     });
   self->set_exit_handler([self](caf::exit_msg& msg) {
+    // Like CAF's default: a normal exit of a linked actor is no reason to go.
+    if (!msg.reason)
+      return;
     // Keep fire-and-forget writes that are still pending, and close LMDB
     // now rather than whenever the last handle to this actor disappears.
     commit(self);

@@ -93,7 +93,8 @@ TEST_CASE_FIXTURE(actor_fixture, "reads see writes that are not committed") {
 TEST_CASE_FIXTURE(actor_fixture, "scan merges pending puts and deletes") {
   auto shard = spawn_shard(std::make_shared<memory_kv_store>(),
                            manual_flush());
-  put_batch(shard, gcs_table::tasks, {{"t1", "s1"}, {"t2", "s2"}, {"t3", "s3"}});
+  put_batch(shard, gcs_table::tasks,
+            {{"t1", "s1"}, {"t2", "s2"}, {"t3", "s3"}});
   CHECK(!flush(shard));
   put_batch(shard, gcs_table::tasks, {{"t2", "p2"}, {"t4", "p4"}});
   // An acknowledged delete stays pending until the flush below.
