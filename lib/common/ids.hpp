@@ -113,6 +113,16 @@ std::string to_string(const object_id& x);
 std::string to_key(const task_id& x);
 std::string to_key(const object_id& x);
 
+/// Stable 64-bit FNV-1a of bytes; the same in every process and build.
+inline uint64_t stable_hash(const std::string& key) noexcept {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
 inline uint64_t mix64(uint64_t x) noexcept {
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdULL;

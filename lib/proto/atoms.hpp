@@ -13,6 +13,14 @@ using caf::put_atom;
 using caf::subscribe_atom;
 using caf::tick_atom;
 
+using caf::delete_atom_v;
+using caf::flush_atom_v;
+using caf::get_atom_v;
+using caf::ok_atom_v;
+using caf::put_atom_v;
+using caf::subscribe_atom_v;
+using caf::tick_atom_v;
+
 } // namespace cafray
 
 // Atoms of caf-ray's own messages (at most 10 characters each).

@@ -6,19 +6,10 @@
 
 #include <caf/send.hpp>
 
+#include "common/ids.hpp"
 #include "proto/gcs_actor.hpp"
 
 namespace cafray {
-
-/// Stable 64-bit FNV-1a of a key; the same in every process and build.
-inline uint64_t stable_hash(const std::string& key) noexcept {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : key) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 /// Routes GCS keys to shards: every client must route the same way.
 class gcs_router {

@@ -28,6 +28,8 @@ using raylet_actor = caf::typed_actor<
   caf::replies_to<create_actor_atom, task_spec>::with<caf::actor>,
   // Spawns a registered typed behavior with serialized arguments.
   caf::replies_to<spawn_behavior_atom, task_spec>::with<caf::actor>,
+  // The handle of an actor this raylet hosts (fails with actor_died).
+  caf::replies_to<lookup_atom, actor_id>::with<caf::actor>,
   // Current load.
   caf::replies_to<stats_atom>::with<load_report>,
   // Internal heartbeat timer.
@@ -46,11 +48,19 @@ using actor_host_actor = caf::typed_actor<
   caf::reacts_to<ready_atom, object_id, object_payload>>;
 
 /// The per-process client side of the runtime: routes actor calls, tracks
-/// calls in flight and turns dead actors into errors for their callers.
+/// calls in flight and turns dead actors into errors for their callers, and
+/// completes the blocking `get`/`wait` calls of the process's threads. The
+/// trailing uint64_t of get and wait names the waiting thread's slot in the
+/// process (an integer, so the message stays serializable).
 using core_worker_actor = caf::typed_actor<
+  // Calls a method on the class-based actor hosted by the first argument.
   caf::reacts_to<call_atom, caf::actor, task_spec>,
+  // A hosted actor finished a call.
   caf::reacts_to<call_result_atom, actor_id, object_id, object_payload>,
-  // Forwards the response of a typed actor to the object store.
-  caf::reacts_to<put_atom, object_id, object_payload>>;
+  // Fetches objects for a blocked thread.
+  caf::reacts_to<get_atom, std::vector<object_id>, caf::timespan, uint64_t>,
+  // Waits for `num_ready` objects for a blocked thread.
+  caf::reacts_to<wait_atom, std::vector<object_id>, uint64_t, caf::timespan,
+                 uint64_t>>;
 
 } // namespace cafray

@@ -1,0 +1,151 @@
+#pragma once
+
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/infer_handle.hpp>
+
+#include "api/detail/args.hpp"
+
+namespace cafray {
+
+namespace detail {
+
+void remember_behavior_pointer(void (*f)(), const std::string& name);
+std::string behavior_name(void (*f)());
+
+/// Registers a CAF behavior function `fn(self, args...)` under a name.
+template <class Ret, class Self, class... Args>
+bool register_behavior(const char* name, Ret (*fn)(Self, Args...)) {
+  behavior_entry entry;
+  entry.name = name;
+  entry.signature = signature<std::decay_t<Args>...>::hash();
+  entry.signature_text = signature<std::decay_t<Args>...>::text();
+  entry.spawn = [fn](caf::actor_system& sys, const arg_blobs& args) {
+    caf::actor result;
+    invoke_decoded<void, Args...>(
+      [&](auto&&... xs) {
+        result = caf::actor_cast<caf::actor>(
+          sys.spawn(fn, std::forward<decltype(xs)>(xs)...));
+      },
+      args, std::index_sequence_for<Args...>{});
+    return result;
+  };
+  registry::instance().add_behavior(std::move(entry));
+  remember_behavior_pointer(reinterpret_cast<void (*)()>(fn), name);
+  return true;
+}
+
+/// An error payload for a failed request to a typed actor.
+object_payload request_failure(const caf::error& err,
+                               const std::string& what);
+
+} // namespace detail
+
+/// A runtime-spawned CAF typed actor. `handle()` is the plain CAF handle for
+/// `request()` from CAF code; `call<R>(args...)` does the request for you
+/// and returns the response as an object_ref.
+template <class Handle>
+class typed_handle {
+public:
+  typed_handle() = default;
+
+  typed_handle(actor_id id, Handle handle)
+    : id_(id), handle_(std::move(handle)) {
+  }
+
+  const actor_id& id() const {
+    return id_;
+  }
+
+  const Handle& handle() const {
+    return handle_;
+  }
+
+  template <class R, class... Ts>
+  object_ref<R> call(Ts... xs) const {
+    auto id = detail::next_put_id();
+    auto target = handle_;
+    detail::system().spawn([=](caf::event_based_actor* self) {
+      self->request(target, caf::infinite, xs...)
+        .then(
+          [=](R& result) {
+            object_payload payload;
+            payload.data = encode<R>(result);
+            detail::put_payload(id, std::move(payload));
+          },
+          [=](caf::error& err) {
+            detail::put_payload(id, detail::request_failure(err, "request"));
+          });
+    });
+    return object_ref<R>{id};
+  }
+
+private:
+  actor_id id_;
+  Handle handle_;
+};
+
+namespace detail {
+
+template <class F, class... As>
+auto spawn_impl(F fn, std::string name, As&&... xs) {
+  using handle_type = typename caf::infer_handle_from_fun<F>::type;
+  task_spec spec;
+  spec.function = behavior_name(reinterpret_cast<void (*)()>(fn));
+  spec.signature = signature<std::decay_t<As>...>::hash();
+  spec.args = {task_arg{static_cast<uint8_t>(arg_kind::value), object_id{},
+                        encode<std::decay_t<As>>(xs)}...};
+  spec.actor = make_random_id<actor_id>();
+  spec.name = std::move(name);
+  auto id = spec.actor;
+  auto handle = spawn_behavior(std::move(spec));
+  return typed_handle<handle_type>{
+    id, caf::actor_cast<handle_type>(std::move(handle))};
+}
+
+} // namespace detail
+
+/// Spawns a behavior registered with CAFRAY_BEHAVIOR, with its arguments.
+template <class F, class... As>
+auto spawn(F fn, As&&... xs) {
+  return detail::spawn_impl(fn, std::string{}, std::forward<As>(xs)...);
+}
+
+/// Like spawn, and registers the actor under a name for get_typed_actor.
+template <class F, class... As>
+auto spawn_named(const std::string& name, F fn, As&&... xs) {
+  return detail::spawn_impl(fn, name, std::forward<As>(xs)...);
+}
+
+/// The typed actor registered under `name`, or nothing.
+template <class Handle>
+std::optional<typed_handle<Handle>> get_typed_actor(const std::string& name) {
+  actor_id id;
+  if (!detail::lookup_actor_name(name, id))
+    return std::nullopt;
+  try {
+    return typed_handle<Handle>{id, caf::actor_cast<Handle>(
+                                      detail::lookup_actor(id))};
+  } catch (const error&) {
+    return std::nullopt;
+  }
+}
+
+/// Stops a typed actor.
+template <class Handle>
+void kill(const typed_handle<Handle>& handle) {
+  detail::kill_actor(caf::actor_cast<caf::actor>(handle.handle()));
+}
+
+} // namespace cafray
+
+/// Registers a CAF behavior function (first parameter: the typed self
+/// pointer) so the runtime can spawn it by name.
+#define CAFRAY_BEHAVIOR(fn)                                                    \
+  static const bool CAFRAY_PP_CAT(cafray_behavior_registered_, fn)             \
+    = ::cafray::detail::register_behavior(#fn, &fn)

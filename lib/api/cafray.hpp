@@ -1,0 +1,12 @@
+#pragma once
+
+/// Everything an application needs: init/shutdown, remote functions, actors
+/// (class-based and typed behaviors), put/get/wait and error_info.
+
+#include "api/actor.hpp"
+#include "api/behavior.hpp"
+#include "api/errors.hpp"
+#include "api/object_ref.hpp"
+#include "api/remote.hpp"
+#include "api/runtime.hpp"
+#include "proto/register_types.hpp"

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+
+#include "api/detail/waiters.hpp"
+#include "proto/object_store_actor.hpp"
+#include "proto/raylet_actor.hpp"
+
+namespace cafray {
+
+struct core_worker_state {
+  static inline const char* name = "cafray.core_worker";
+
+  /// Calls in flight to one hosted actor, oldest first (calls finish in
+  /// order, so the front is always the next result).
+  struct actor_calls {
+    actor_id id;
+    std::deque<object_id> pending;
+    bool dead = false;
+  };
+
+  object_store_actor store;
+  std::shared_ptr<detail::waiter_table> waiters;
+  std::unordered_map<actor_id, actor_calls> calls;
+  std::unordered_map<caf::actor_addr, actor_id> hosts;
+};
+
+/// The process's client actor (see core_worker_actor).
+core_worker_actor::behavior_type
+core_worker(core_worker_actor::stateful_pointer<core_worker_state> self,
+            object_store_actor store,
+            std::shared_ptr<detail::waiter_table> waiters);
+
+} // namespace cafray
+
+namespace cafray {
+
+core_worker_actor
+spawn_core_worker(caf::actor_system& sys, object_store_actor store,
+                  std::shared_ptr<detail::waiter_table> waiters);
+
+} // namespace cafray

@@ -1,0 +1,399 @@
+#include "api/runtime.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "api/core_worker.hpp"
+#include "api/detail/waiters.hpp"
+#include "gcs/gcs_client.hpp"
+#include "object_store/object_store.hpp"
+#include "proto/record_codec.hpp"
+#include "proto/register_types.hpp"
+#include "raylet/raylet.hpp"
+#include "scheduler/global_scheduler.hpp"
+#include "worker/actor_host.hpp"
+#include "worker/executor.hpp"
+#include "worker/task_context.hpp"
+#include "worker/worker.hpp"
+
+namespace cafray {
+
+namespace {
+
+/// Everything one running runtime owns.
+struct runtime {
+  runtime_config cfg;
+  std::unique_ptr<caf::actor_system_config> own_cfg;
+  std::unique_ptr<caf::actor_system> own_sys;
+  caf::actor_system* sys = nullptr;
+  gcs_client gcs;
+  scheduler_actor global;
+  object_store_actor store;
+  raylet_actor raylet;
+  core_worker_actor core;
+  std::shared_ptr<detail::waiter_table> waiters;
+  node_id node;
+  job_id job;
+  task_id driver;
+  std::atomic<uint64_t> submitted{0};
+  std::atomic<uint64_t> puts{0};
+};
+
+std::mutex lifecycle_mtx;
+std::unique_ptr<runtime> current_owner;
+std::atomic<runtime*> current{nullptr};
+
+runtime& rt() {
+  auto ptr = current.load(std::memory_order_acquire);
+  if (!ptr)
+    throw error{errc::not_initialized, "call cafray::init() first"};
+  return *ptr;
+}
+
+constexpr auto control_timeout = std::chrono::seconds{30};
+
+/// Tells the raylet that the worker running this thread blocks (and lends
+/// its CPU) for the lifetime of the guard.
+class blocking_section {
+public:
+  blocking_section() {
+    auto ctx = current_task_context();
+    if (ctx && ctx->worker != task_context::no_worker && ctx->raylet) {
+      ctx_ = ctx;
+      caf::anon_send(caf::actor_cast<raylet_actor>(ctx_->raylet),
+                     blocked_atom_v, ctx_->worker);
+    }
+  }
+  ~blocking_section() {
+    if (ctx_)
+      caf::anon_send(caf::actor_cast<raylet_actor>(ctx_->raylet),
+                     unblocked_atom_v, ctx_->worker);
+  }
+
+private:
+  task_context* ctx_ = nullptr;
+};
+
+resource_map node_resources(const runtime_config& cfg) {
+  resource_map result;
+  auto cpus = cfg.num_cpus > 0 ? cfg.num_cpus
+                               : std::max(1u,
+                                          std::thread::hardware_concurrency());
+  result["CPU"] = static_cast<int64_t>(cpus) * 1000;
+  for (auto& [name, amount] : cfg.resources)
+    result[name] = amount * 1000;
+  return result;
+}
+
+void start(runtime& r) {
+  auto& sys = *r.sys;
+  auto gcs = spawn_gcs(sys, r.cfg);
+  if (!gcs)
+    throw error{code_of(gcs.error()), render(gcs.error())};
+  r.gcs = std::move(*gcs);
+  auto router = r.gcs.router();
+  r.node = make_random_id<node_id>();
+  r.job = make_random_id<job_id>();
+  r.driver = task_id{r.job.hi, r.job.lo};
+  r.global = spawn_global_scheduler(sys);
+  r.store = spawn_object_store(sys, r.node, router, r.cfg.inline_threshold);
+  raylet_config rc;
+  rc.node = r.node;
+  rc.resources = node_resources(r.cfg);
+  auto cpus = static_cast<uint32_t>(rc.resources["CPU"] / 1000);
+  rc.num_workers = r.cfg.num_workers > 0 ? r.cfg.num_workers : cpus;
+  rc.max_workers = std::max(r.cfg.max_workers, rc.num_workers);
+  rc.heartbeat = std::chrono::milliseconds{r.cfg.heartbeat_interval_ms};
+  auto store = r.store;
+  rc.factory.worker = [&sys, store, router](uint32_t index,
+                                            raylet_actor raylet) {
+    return spawn_worker(sys, index, std::move(raylet), store, router);
+  };
+  rc.factory.actor_host = [&sys, store, router](const task_spec& spec) {
+    return caf::actor_cast<caf::actor>(
+      spawn_actor_host(sys, spec, store, router));
+  };
+  rc.factory.behavior = [&sys](const task_spec& spec) {
+    return spawn_registered_behavior(sys, spec);
+  };
+  r.raylet = spawn_raylet(sys, std::move(rc), r.store, r.global, router);
+  r.waiters = std::make_shared<detail::waiter_table>();
+  r.core = spawn_core_worker(sys, r.store, r.waiters);
+  // The job and the functions this driver knows go to the GCS.
+  job_record job;
+  job.id = r.job;
+  job.driver = "embedded driver, pid " + std::to_string(::getpid());
+  job.started_ns = now_ns();
+  router.put_batch(gcs_table::jobs, {kv_entry{to_key(r.driver),
+                                              encode_record(job)}});
+  std::vector<kv_entry> functions;
+  for (auto f : registry::instance().functions()) {
+    function_record rec{f->name, f->signature, f->signature_text, r.job};
+    functions.push_back(kv_entry{f->name, encode_record(rec)});
+  }
+  router.put_batch(gcs_table::functions, std::move(functions));
+}
+
+void init_impl(caf::actor_system* user_sys, const runtime_config& cfg) {
+  std::lock_guard<std::mutex> guard{lifecycle_mtx};
+  if (current.load())
+    return;
+  auto r = std::make_unique<runtime>();
+  r->cfg = cfg;
+  if (!cfg.address.empty())
+    throw error{errc::invalid_config,
+                "cluster mode (address '" + cfg.address
+                  + "') is not available in this build; leave the address "
+                    "empty for the embedded runtime"};
+  if (user_sys) {
+    r->sys = user_sys;
+  } else {
+    r->own_cfg = std::make_unique<caf::actor_system_config>();
+    register_types(*r->own_cfg);
+    auto threads = cfg.scheduler_threads > 0
+                     ? cfg.scheduler_threads
+                     : std::max(2u, std::thread::hardware_concurrency());
+    r->own_cfg->set("scheduler.max-threads", static_cast<size_t>(threads));
+    r->own_cfg->set("logger.verbosity", caf::atom("quiet"));
+    r->own_sys = std::make_unique<caf::actor_system>(*r->own_cfg);
+    r->sys = r->own_sys.get();
+  }
+  start(*r);
+  current.store(r.get(), std::memory_order_release);
+  current_owner = std::move(r);
+}
+
+} // namespace
+
+void init(const runtime_config& cfg) {
+  init_impl(nullptr, cfg);
+}
+
+void init(caf::actor_system& sys, const runtime_config& cfg) {
+  init_impl(&sys, cfg);
+}
+
+bool initialized() noexcept {
+  return current.load() != nullptr;
+}
+
+void shutdown() {
+  std::lock_guard<std::mutex> guard{lifecycle_mtx};
+  auto r = std::move(current_owner);
+  current.store(nullptr, std::memory_order_release);
+  if (!r)
+    return;
+  r->waiters->close(make_error(errc::shutting_down));
+  {
+    caf::scoped_actor self{*r->sys};
+    for (auto& hdl : {caf::actor_cast<caf::actor>(r->core),
+                      caf::actor_cast<caf::actor>(r->raylet),
+                      caf::actor_cast<caf::actor>(r->store),
+                      caf::actor_cast<caf::actor>(r->global)})
+      self->send_exit(hdl, caf::exit_reason::user_shutdown);
+    self->wait_for(r->core, r->raylet, r->store, r->global);
+  }
+  r->gcs.shutdown();
+  r->core = nullptr;
+  r->raylet = nullptr;
+  r->store = nullptr;
+  r->global = nullptr;
+  // Destroying an owned system waits for the remaining actors (workers and
+  // actor hosts got their exit from the raylet).
+  r->own_sys.reset();
+  r->own_cfg.reset();
+}
+
+std::vector<error_record> error_info() {
+  auto& r = rt();
+  std::vector<error_record> result;
+  caf::scoped_actor self{*r.sys};
+  for (auto& shard : r.gcs.shards()) {
+    self
+      ->request(shard, control_timeout, scan_atom_v,
+                static_cast<uint8_t>(gcs_table::errors), std::string{})
+      .receive(
+        [&](std::vector<kv_entry>& rows) {
+          for (auto& row : rows)
+            if (auto rec = decode_record<error_record>(row.value))
+              result.emplace_back(std::move(*rec));
+        },
+        [&](caf::error& err) { throw_error(err); });
+  }
+  std::sort(result.begin(), result.end(),
+            [](const error_record& x, const error_record& y) {
+              return x.time_ns < y.time_ns;
+            });
+  return result;
+}
+
+namespace detail {
+
+caf::actor_system& system() {
+  return *rt().sys;
+}
+
+uint64_t inline_threshold() {
+  return rt().cfg.inline_threshold;
+}
+
+int32_t default_max_retries() {
+  return rt().cfg.default_max_retries;
+}
+
+object_id next_put_id() {
+  auto& r = rt();
+  auto ctx = current_task_context();
+  auto owner = ctx ? ctx->current : r.driver;
+  auto n = r.puts.fetch_add(1, std::memory_order_relaxed) + 1;
+  return object_id{owner, object_id::put_flag
+                            | static_cast<uint32_t>(n & 0x7fffffff)};
+}
+
+object_id put_blob(blob data) {
+  auto id = next_put_id();
+  object_payload payload;
+  payload.data = std::move(data);
+  caf::anon_send(rt().store, put_atom_v, id, std::move(payload));
+  return id;
+}
+
+void put_payload(const object_id& id, object_payload payload) {
+  caf::anon_send(rt().store, put_atom_v, id, std::move(payload));
+}
+
+void stamp(task_spec& spec) {
+  auto& r = rt();
+  spec.job = r.job;
+  if (auto ctx = current_task_context()) {
+    spec.parent = ctx->current;
+    spec.id = derive_task_id(ctx->current, ++ctx->submitted);
+  } else {
+    spec.parent = r.driver;
+    spec.id = derive_task_id(
+      r.driver, r.submitted.fetch_add(1, std::memory_order_relaxed) + 1);
+  }
+}
+
+task_id submit_task(task_spec spec) {
+  stamp(spec);
+  auto id = spec.id;
+  caf::anon_send(rt().raylet, submit_atom_v, std::move(spec));
+  return id;
+}
+
+std::vector<object_payload> fetch(const std::vector<object_id>& ids,
+                                  caf::timespan timeout) {
+  auto& r = rt();
+  auto [token, w] = r.waiters->open();
+  if (token != 0) {
+    blocking_section blocking;
+    caf::anon_send(r.core, get_atom_v, ids, timeout, token);
+    w->await();
+  }
+  if (w->err)
+    throw_error(w->err);
+  return std::move(w->payloads);
+}
+
+std::vector<uint8_t> wait_ids(const std::vector<object_id>& ids,
+                              uint64_t num_ready, caf::timespan timeout) {
+  auto& r = rt();
+  auto [token, w] = r.waiters->open();
+  if (token != 0) {
+    blocking_section blocking;
+    caf::anon_send(r.core, wait_atom_v, ids, num_ready, timeout, token);
+    w->await();
+  }
+  if (w->err)
+    throw_error(w->err);
+  return std::move(w->flags);
+}
+
+caf::actor create_actor(task_spec spec) {
+  auto& r = rt();
+  stamp(spec);
+  if (!spec.name.empty()) {
+    actor_id existing;
+    if (lookup_actor_name(spec.name, existing))
+      throw error{errc::actor_name_taken,
+                  "an actor named '" + spec.name + "' exists already"};
+  }
+  caf::actor result;
+  caf::scoped_actor self{*r.sys};
+  self->request(r.raylet, control_timeout, create_actor_atom_v, spec)
+    .receive([&](caf::actor& hdl) { result = std::move(hdl); },
+             [&](caf::error& err) { throw_error(err); });
+  return result;
+}
+
+caf::actor spawn_behavior(task_spec spec) {
+  auto& r = rt();
+  stamp(spec);
+  caf::actor result;
+  caf::scoped_actor self{*r.sys};
+  self->request(r.raylet, control_timeout, spawn_behavior_atom_v, spec)
+    .receive([&](caf::actor& hdl) { result = std::move(hdl); },
+             [&](caf::error& err) { throw_error(err); });
+  return result;
+}
+
+object_id call_actor(const caf::actor& host, task_spec spec) {
+  stamp(spec);
+  auto id = spec.return_id();
+  caf::anon_send(rt().core, call_atom_v, host, std::move(spec));
+  return id;
+}
+
+caf::actor lookup_actor(const actor_id& id) {
+  auto& r = rt();
+  caf::actor result;
+  caf::scoped_actor self{*r.sys};
+  self->request(r.raylet, control_timeout, lookup_atom_v, id)
+    .receive([&](caf::actor& hdl) { result = std::move(hdl); },
+             [&](caf::error& err) { throw_error(err); });
+  return result;
+}
+
+bool lookup_actor_name(const std::string& name, actor_id& id) {
+  auto& r = rt();
+  bool found = false;
+  caf::scoped_actor self{*r.sys};
+  self
+    ->request(r.gcs.shard_for(name), control_timeout, get_atom_v,
+              static_cast<uint8_t>(gcs_table::actor_names), name)
+    .receive(
+      [&](std::string& key) {
+        if (key.size() != 16)
+          return;
+        uint64_t hi = 0;
+        uint64_t lo = 0;
+        for (int i = 0; i < 8; ++i) {
+          hi = (hi << 8) | static_cast<uint8_t>(key[i]);
+          lo = (lo << 8) | static_cast<uint8_t>(key[8 + i]);
+        }
+        id = actor_id{hi, lo};
+        found = true;
+      },
+      [&](caf::error&) {
+        // not_found: no such name.
+      });
+  return found;
+}
+
+void kill_actor(const caf::actor& handle) {
+  if (handle)
+    caf::anon_send_exit(handle, caf::exit_reason::kill);
+}
+
+} // namespace detail
+
+} // namespace cafray

@@ -1,0 +1,94 @@
+#pragma once
+
+#include <chrono>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
+
+#include "api/detail/args.hpp"
+#include "api/errors.hpp"
+#include "api/object_ref.hpp"
+#include "common/runtime_config.hpp"
+
+namespace cafray {
+
+/// Starts the runtime. With no `address` in the config it starts the
+/// embedded one-node cluster inside this process, on an actor system of its
+/// own. A second call while running does nothing; after `shutdown()` it
+/// starts a fresh runtime.
+void init(const runtime_config& cfg = {});
+
+/// Like `init(cfg)`, but runs on the caller's actor system. Call
+/// `cafray::register_types(cfg)` on that system's config before creating it.
+void init(caf::actor_system& sys, const runtime_config& cfg = {});
+
+/// Stops every component, fails blocked `get`s with errc::shutting_down and
+/// removes a temporary GCS directory. Does nothing if not running.
+void shutdown();
+
+bool initialized() noexcept;
+
+/// No timeout.
+constexpr caf::timespan forever = caf::timespan::max();
+
+/// Stores a value in the object store.
+template <class T>
+object_ref<T> put(const T& value) {
+  return object_ref<T>{detail::put_blob(encode<T>(value))};
+}
+
+/// Blocks until the object exists; returns it or throws its error.
+template <class T, class Rep = int64_t, class Period = std::nano>
+T get(const object_ref<T>& ref,
+      std::chrono::duration<Rep, Period> timeout = forever) {
+  auto payloads = detail::fetch(
+    {ref.id()}, std::chrono::duration_cast<caf::timespan>(timeout));
+  if constexpr (std::is_void_v<T>) {
+    if (payloads.front().failed())
+      throw_payload_error(payloads.front());
+  } else {
+    return detail::decode_payload<T>(payloads.front());
+  }
+}
+
+/// Blocks until all objects exist; returns them in input order or throws
+/// the first error.
+template <class T, class Rep = int64_t, class Period = std::nano>
+std::vector<T> get(const std::vector<object_ref<T>>& refs,
+                   std::chrono::duration<Rep, Period> timeout = forever) {
+  std::vector<object_id> ids;
+  ids.reserve(refs.size());
+  for (auto& ref : refs)
+    ids.push_back(ref.id());
+  auto payloads = detail::fetch(
+    ids, std::chrono::duration_cast<caf::timespan>(timeout));
+  std::vector<T> result;
+  result.reserve(payloads.size());
+  for (auto& payload : payloads)
+    result.emplace_back(detail::decode_payload<T>(payload));
+  return result;
+}
+
+/// Waits until `num_returns` of the objects exist or the timeout passed.
+/// Both lists keep the input order.
+template <class T, class Rep = int64_t, class Period = std::nano>
+wait_result<T> wait(const std::vector<object_ref<T>>& refs,
+                    size_t num_returns = 1,
+                    std::chrono::duration<Rep, Period> timeout = forever) {
+  std::vector<object_id> ids;
+  ids.reserve(refs.size());
+  for (auto& ref : refs)
+    ids.push_back(ref.id());
+  auto flags = detail::wait_ids(
+    ids, num_returns, std::chrono::duration_cast<caf::timespan>(timeout));
+  wait_result<T> result;
+  for (size_t i = 0; i < refs.size(); ++i)
+    (flags[i] ? result.ready : result.unready).push_back(refs[i]);
+  return result;
+}
+
+/// The errors recorded in the GCS so far, oldest first.
+std::vector<error_record> error_info();
+
+} // namespace cafray

@@ -1,0 +1,184 @@
+#include "object_store/object_store.hpp"
+
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "common/error.hpp"
+#include "proto/guards.hpp"
+#include "proto/record_codec.hpp"
+
+namespace cafray {
+
+namespace {
+
+using store_pointer = object_store_actor::stateful_pointer<object_store_state>;
+
+bool is_infinite(caf::timespan t) {
+  return t == caf::timespan::max() || t.count() < 0;
+}
+
+/// Delivers a completed request. `fresh` is the object sealed just now,
+/// which the table may not keep if its owner released it already.
+void complete(store_pointer self, uint64_t token, const object_id* fresh_id,
+              const object_payload* fresh) {
+  auto& st = self->state;
+  auto i = st.pending.find(token);
+  if (i == st.pending.end())
+    return;
+  auto entry = std::move(i->second);
+  st.pending.erase(i);
+  auto req = st.table.find_request(token);
+  if (!req)
+    return;
+  auto lookup = [&](const object_id& id) -> object_payload {
+    if (auto p = st.table.find(id))
+      return *p;
+    if (fresh_id && *fresh_id == id)
+      return *fresh;
+    return {};
+  };
+  switch (entry.kind) {
+    case object_store_state::pending_request::get: {
+      std::vector<object_payload> result;
+      result.reserve(req->ids.size());
+      for (auto& id : req->ids)
+        result.emplace_back(lookup(id));
+      entry.get_promise.deliver(std::move(result));
+      break;
+    }
+    case object_store_state::pending_request::wait:
+      entry.wait_promise.deliver(req->ready);
+      break;
+    case object_store_state::pending_request::subscribe:
+      caf::anon_send(entry.listener, ready_atom_v, req->ids.front(),
+                     lookup(req->ids.front()));
+      break;
+  }
+  st.table.close(token);
+}
+
+void report(store_pointer self, const object_id& id,
+            const object_payload& payload) {
+  auto& st = self->state;
+  if (st.gcs.empty() || payload.data.size() <= st.inline_threshold)
+    return;
+  object_record rec;
+  rec.id = id;
+  rec.size = payload.data.size();
+  rec.locations.push_back(st.node);
+  st.gcs.put_batch(gcs_table::objects,
+                   {kv_entry{to_key(id), encode_record(rec)}});
+}
+
+} // namespace
+
+object_store_actor::behavior_type
+object_store(store_pointer self, node_id node, gcs_router gcs,
+             uint64_t inline_threshold) {
+  self->state.node = node;
+  self->state.gcs = std::move(gcs);
+  self->state.inline_threshold = inline_threshold;
+  install_guards(self);
+  return {
+    [=](put_atom, const object_id& id, object_payload& payload) {
+      auto& st = self->state;
+      if (st.table.contains(id))
+        return;
+      report(self, id, payload);
+      auto completed = st.table.seal(id, payload);
+      for (auto token : completed)
+        complete(self, token, &id, &payload);
+    },
+    [=](get_atom, std::vector<object_id>& ids, caf::timespan timeout)
+      -> caf::result<std::vector<object_payload>> {
+      auto& st = self->state;
+      bool done = false;
+      object_table::request req;
+      auto token = st.table.open(std::move(ids), SIZE_MAX, done, &req);
+      if (done) {
+        std::vector<object_payload> result;
+        result.reserve(req.ids.size());
+        for (auto& id : req.ids)
+          result.emplace_back(*st.table.find(id));
+        return result;
+      }
+      object_store_state::pending_request entry;
+      entry.kind = object_store_state::pending_request::get;
+      entry.get_promise = self->make_response_promise<
+        std::vector<object_payload>>();
+      auto promise = entry.get_promise;
+      st.pending.emplace(token, std::move(entry));
+      if (!is_infinite(timeout))
+        caf::delayed_anon_send(self, timeout, timeout_atom_v, token);
+      return promise;
+    },
+    [=](wait_atom, std::vector<object_id>& ids, uint64_t num_ready,
+        caf::timespan timeout) -> caf::result<std::vector<uint8_t>> {
+      auto& st = self->state;
+      bool done = false;
+      object_table::request req;
+      auto token = st.table.open(std::move(ids), num_ready, done, &req);
+      if (done)
+        return req.ready;
+      if (timeout.count() == 0) {
+        auto result = st.table.find_request(token)->ready;
+        st.table.close(token);
+        return result;
+      }
+      object_store_state::pending_request entry;
+      entry.kind = object_store_state::pending_request::wait;
+      entry.wait_promise = self->make_response_promise<std::vector<uint8_t>>();
+      auto promise = entry.wait_promise;
+      st.pending.emplace(token, std::move(entry));
+      if (!is_infinite(timeout))
+        caf::delayed_anon_send(self, timeout, timeout_atom_v, token);
+      return promise;
+    },
+    [=](subscribe_atom, const object_id& id, object_listener_actor& listener) {
+      auto& st = self->state;
+      if (auto p = st.table.find(id)) {
+        caf::anon_send(listener, ready_atom_v, id, *p);
+        return;
+      }
+      bool done = false;
+      auto token = st.table.open({id}, 1, done);
+      object_store_state::pending_request entry;
+      entry.kind = object_store_state::pending_request::subscribe;
+      entry.listener = std::move(listener);
+      st.pending.emplace(token, std::move(entry));
+    },
+    [=](release_atom, const std::vector<object_id>& ids) {
+      self->state.table.release(ids);
+    },
+    [=](timeout_atom, uint64_t token) {
+      auto& st = self->state;
+      auto i = st.pending.find(token);
+      if (i == st.pending.end())
+        return;
+      auto entry = std::move(i->second);
+      st.pending.erase(i);
+      if (entry.kind == object_store_state::pending_request::get) {
+        entry.get_promise.deliver(
+          make_error(errc::timeout, "objects not ready in time"));
+      } else if (entry.kind == object_store_state::pending_request::wait) {
+        if (auto req = st.table.find_request(token))
+          entry.wait_promise.deliver(req->ready);
+      }
+      st.table.close(token);
+    },
+    [=](stats_atom) {
+      auto& st = self->state;
+      return store_stats{st.table.size(), st.table.bytes(),
+                         st.table.pending_requests()};
+    },
+  };
+}
+
+object_store_actor spawn_object_store(caf::actor_system& sys, node_id node,
+                                      gcs_router gcs,
+                                      uint64_t inline_threshold) {
+  return sys.spawn(object_store, node, std::move(gcs), inline_threshold);
+}
+
+} // namespace cafray

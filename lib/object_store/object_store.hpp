@@ -1,0 +1,44 @@
+#pragma once
+
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "object_store/object_table.hpp"
+#include "proto/gcs_router.hpp"
+#include "proto/object_store_actor.hpp"
+
+namespace cafray {
+
+struct object_store_state {
+  static inline const char* name = "cafray.object_store";
+
+  /// What to do when a request of the table completes.
+  struct pending_request {
+    enum kind_t : uint8_t { get, wait, subscribe } kind = get;
+    caf::typed_response_promise<std::vector<object_payload>> get_promise;
+    caf::typed_response_promise<std::vector<uint8_t>> wait_promise;
+    object_listener_actor listener;
+  };
+
+  object_table table;
+  std::unordered_map<uint64_t, pending_request> pending;
+  node_id node;
+  gcs_router gcs;
+  uint64_t inline_threshold = 0;
+  std::vector<kv_entry> unreported;  // object table rows not yet in the GCS
+};
+
+/// A node's object store. Objects above the inline threshold are recorded in
+/// the GCS objects table (location and size); small ones live only here.
+object_store_actor::behavior_type
+object_store(object_store_actor::stateful_pointer<object_store_state> self,
+             node_id node, gcs_router gcs, uint64_t inline_threshold);
+
+object_store_actor spawn_object_store(caf::actor_system& sys, node_id node,
+                                      gcs_router gcs,
+                                      uint64_t inline_threshold);
+
+} // namespace cafray

@@ -1,0 +1,113 @@
+#include "object_store/object_table.hpp"
+
+#include <algorithm>
+
+namespace cafray {
+
+std::vector<uint64_t> object_table::seal(const object_id& id,
+                                         object_payload payload) {
+  std::vector<uint64_t> completed;
+  if (objects_.count(id) != 0)
+    return completed;
+  auto released = released_.erase(id) != 0;
+  auto size = payload.data.size();
+  if (!released) {
+    bytes_ += size;
+    objects_.emplace(id, std::move(payload));
+  }
+  auto i = waiting_.find(id);
+  if (i == waiting_.end())
+    return completed;
+  for (auto token : i->second) {
+    auto j = requests_.find(token);
+    if (j == requests_.end())
+      continue;
+    auto& req = j->second;
+    for (size_t k = 0; k < req.ids.size(); ++k) {
+      if (req.ids[k] == id && !req.ready[k]) {
+        req.ready[k] = 1;
+        ++req.have;
+      }
+    }
+    if (req.have >= req.needed
+        && std::find(completed.begin(), completed.end(), token)
+             == completed.end())
+      completed.push_back(token);
+  }
+  waiting_.erase(i);
+  std::sort(completed.begin(), completed.end());
+  return completed;
+}
+
+const object_payload* object_table::find(const object_id& id) const {
+  auto i = objects_.find(id);
+  return i != objects_.end() ? &i->second : nullptr;
+}
+
+uint64_t object_table::open(std::vector<object_id> ids, size_t needed,
+                            bool& complete, request* out) {
+  request req;
+  req.ready.resize(ids.size(), 0);
+  req.needed = std::min(needed, ids.size());
+  for (size_t k = 0; k < ids.size(); ++k) {
+    if (objects_.count(ids[k]) != 0) {
+      req.ready[k] = 1;
+      ++req.have;
+    }
+  }
+  req.ids = std::move(ids);
+  auto token = next_token_++;
+  complete = req.have >= req.needed;
+  if (complete) {
+    if (out)
+      *out = std::move(req);
+    return token;
+  }
+  for (size_t k = 0; k < req.ids.size(); ++k) {
+    if (!req.ready[k]) {
+      auto& tokens = waiting_[req.ids[k]];
+      if (tokens.empty() || tokens.back() != token)
+        tokens.push_back(token);
+    }
+  }
+  requests_.emplace(token, std::move(req));
+  return token;
+}
+
+object_table::request* object_table::find_request(uint64_t token) {
+  auto i = requests_.find(token);
+  return i != requests_.end() ? &i->second : nullptr;
+}
+
+void object_table::close(uint64_t token) {
+  auto i = requests_.find(token);
+  if (i == requests_.end())
+    return;
+  for (size_t k = 0; k < i->second.ids.size(); ++k) {
+    if (i->second.ready[k])
+      continue;
+    auto j = waiting_.find(i->second.ids[k]);
+    if (j == waiting_.end())
+      continue;
+    auto& tokens = j->second;
+    tokens.erase(std::remove(tokens.begin(), tokens.end(), token),
+                 tokens.end());
+    if (tokens.empty())
+      waiting_.erase(j);
+  }
+  requests_.erase(i);
+}
+
+void object_table::release(const std::vector<object_id>& ids) {
+  for (auto& id : ids) {
+    auto i = objects_.find(id);
+    if (i != objects_.end()) {
+      bytes_ -= i->second.data.size();
+      objects_.erase(i);
+    } else {
+      released_.insert(id);
+    }
+  }
+}
+
+} // namespace cafray

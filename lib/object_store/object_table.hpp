@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "proto/messages.hpp"
+
+namespace cafray {
+
+/// The objects of one store and the requests waiting for them. Pure logic:
+/// the actor maps request tokens to response promises or listeners.
+///
+/// A request waits for `needed` of its objects; `get` needs all of them,
+/// `wait` needs k, a subscription needs its single object.
+class object_table {
+public:
+  struct request {
+    std::vector<object_id> ids;
+    std::vector<uint8_t> ready;  // one flag per id
+    size_t needed = 0;
+    size_t have = 0;
+  };
+
+  /// Seals an object. Returns the tokens of requests that became complete,
+  /// in the order they were made. A second seal of the same ID is ignored.
+  std::vector<uint64_t> seal(const object_id& id, object_payload payload);
+
+  /// The payload, or nullptr if the object does not exist (yet).
+  const object_payload* find(const object_id& id) const;
+
+  bool contains(const object_id& id) const {
+    return objects_.count(id) != 0;
+  }
+
+  /// Opens a request. Returns its token; `complete` tells whether it is
+  /// satisfied already (then it is not tracked and needs no `close`).
+  uint64_t open(std::vector<object_id> ids, size_t needed, bool& complete,
+                request* out = nullptr);
+
+  /// The request behind a token, or nullptr once closed.
+  request* find_request(uint64_t token);
+
+  /// Forgets a request (completed or timed out).
+  void close(uint64_t token);
+
+  /// The owner dropped these objects: free them, or free them on arrival.
+  void release(const std::vector<object_id>& ids);
+
+  size_t size() const {
+    return objects_.size();
+  }
+
+  uint64_t bytes() const {
+    return bytes_;
+  }
+
+  size_t pending_requests() const {
+    return requests_.size();
+  }
+
+private:
+  std::unordered_map<object_id, object_payload> objects_;
+  std::unordered_set<object_id> released_;
+  std::unordered_map<uint64_t, request> requests_;
+  std::unordered_map<object_id, std::vector<uint64_t>> waiting_;
+  uint64_t next_token_ = 1;
+  uint64_t bytes_ = 0;
+};
+
+} // namespace cafray

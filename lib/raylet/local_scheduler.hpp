@@ -1,0 +1,102 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <unordered_map>
+#include <vector>
+
+#include "proto/messages.hpp"
+
+namespace cafray {
+
+/// The raylet's logic without actors: dependency waits, the ready queue,
+/// resource accounting and the worker pool's states.
+///
+/// A task whose argument refs are not ready waits here without holding a
+/// worker or resources. A worker blocked in `get` lends its resources back
+/// until it resumes, so nested task graphs cannot starve the pool.
+class local_scheduler {
+public:
+  struct queued_task {
+    task_spec spec;
+    std::vector<object_payload> resolved;  // aligned with spec.args
+    std::vector<uint8_t> filled;
+    size_t missing = 0;
+  };
+
+  struct assignment {
+    uint32_t worker = 0;
+    task_spec spec;
+    std::vector<object_payload> resolved;
+  };
+
+  enum class worker_status : uint8_t { idle, busy, blocked };
+
+  explicit local_scheduler(resource_map total, uint32_t max_workers = 64);
+
+  /// True if this node could ever run a task with this demand.
+  bool feasible(const resource_map& demand) const;
+
+  /// Queues a feasible task. Appends to `subscribe` the objects it waits for
+  /// that nobody here waited for before.
+  void submit(task_spec spec, std::vector<object_id>& subscribe);
+
+  /// An awaited object exists now.
+  void object_ready(const object_id& id, const object_payload& payload);
+
+  /// Assigns ready tasks to idle workers while resources allow. Sets
+  /// `want_workers` to how many more workers could start work right now.
+  std::vector<assignment> dispatch(uint32_t& want_workers);
+
+  /// A new worker joins the pool, idle. Returns its index.
+  uint32_t add_worker();
+
+  void task_done(uint32_t worker);
+  void worker_blocked(uint32_t worker);
+  void worker_unblocked(uint32_t worker);
+
+  const resource_map& total() const {
+    return total_;
+  }
+  const resource_map& available() const {
+    return available_;
+  }
+  size_t waiting() const {
+    return waiting_.size();
+  }
+  size_t ready() const {
+    return ready_.size();
+  }
+  size_t running() const {
+    return running_;
+  }
+  size_t workers() const {
+    return workers_.size();
+  }
+  worker_status status(uint32_t worker) const {
+    return workers_[worker].status;
+  }
+
+private:
+  struct worker_slot {
+    worker_status status = worker_status::idle;
+    resource_map held;
+  };
+
+  bool fits(const resource_map& demand) const;
+  void acquire(const resource_map& demand);
+  void give_back(const resource_map& demand);
+
+  resource_map total_;
+  resource_map available_;
+  uint32_t max_workers_;
+  std::unordered_map<uint64_t, queued_task> waiting_;
+  std::unordered_map<object_id, std::vector<uint64_t>> waiting_on_;
+  uint64_t next_slot_ = 1;
+  std::deque<queued_task> ready_;
+  std::vector<worker_slot> workers_;
+  std::vector<uint32_t> idle_;
+  size_t running_ = 0;
+};
+
+} // namespace cafray

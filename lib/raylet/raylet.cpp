@@ -1,0 +1,248 @@
+#include "raylet/raylet.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "common/error.hpp"
+#include "proto/guards.hpp"
+#include "proto/record_codec.hpp"
+
+namespace cafray {
+
+std::string task_status_key(const task_id& id) {
+  auto key = to_key(id);
+  key.push_back('s');
+  return key;
+}
+
+namespace {
+
+int64_t now_ns() {
+  using namespace std::chrono;
+  return duration_cast<nanoseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+using raylet_pointer = raylet_actor::stateful_pointer<raylet_state>;
+
+void record_task(raylet_pointer self, const task_spec& spec, task_state s) {
+  task_record rec;
+  rec.spec = spec;
+  rec.state = static_cast<uint8_t>(s);
+  rec.node = self->state.cfg.node;
+  rec.updated_ns = now_ns();
+  self->state.task_rows.push_back(
+    kv_entry{to_key(spec.id), encode_record(rec)});
+}
+
+void record_status(raylet_pointer self, const task_id& id, task_state s) {
+  task_record rec;
+  rec.spec.id = id;
+  rec.state = static_cast<uint8_t>(s);
+  rec.node = self->state.cfg.node;
+  rec.updated_ns = now_ns();
+  self->state.task_rows.push_back(
+    kv_entry{task_status_key(id), encode_record(rec)});
+}
+
+void flush_rows(raylet_pointer self) {
+  auto& st = self->state;
+  if (st.task_rows.empty())
+    return;
+  st.gcs.put_batch(gcs_table::tasks, std::move(st.task_rows));
+  st.task_rows.clear();
+}
+
+void record_actor(raylet_pointer self, const actor_record& rec) {
+  auto& st = self->state;
+  st.actor_records[rec.id] = rec;
+  auto key = to_key(task_id{rec.id.hi, rec.id.lo});
+  st.gcs.put_batch(gcs_table::actors, {kv_entry{key, encode_record(rec)}});
+  if (!rec.name.empty() && rec.state != static_cast<uint8_t>(actor_state::dead))
+    st.gcs.put_batch(gcs_table::actor_names, {kv_entry{rec.name, key}});
+}
+
+void dispatch(raylet_pointer self) {
+  auto& st = self->state;
+  for (int round = 0; round < 2; ++round) {
+    uint32_t want = 0;
+    auto assigned = st.sched->dispatch(want);
+    for (auto& a : assigned)
+      caf::anon_send(st.workers[a.worker], execute_atom_v, std::move(a.spec),
+                     std::move(a.resolved));
+    if (want == 0 || st.stopping)
+      return;
+    for (uint32_t i = 0; i < want; ++i) {
+      auto index = st.sched->add_worker();
+      st.workers.emplace_back(
+        st.cfg.factory.worker(index, caf::actor_cast<raylet_actor>(self)));
+    }
+  }
+}
+
+void admit(raylet_pointer self, task_spec& spec, bool may_spill) {
+  auto& st = self->state;
+  if (may_spill && !st.sched->feasible(spec.resources)) {
+    record_task(self, spec, task_state::spilled);
+    caf::anon_send(st.global, spill_atom_v, std::move(spec));
+    return;
+  }
+  std::vector<object_id> deps;
+  record_task(self, spec, task_state::waiting);
+  st.sched->submit(std::move(spec), deps);
+  for (auto& id : deps)
+    caf::anon_send(st.store, subscribe_atom_v, id,
+                   caf::actor_cast<object_listener_actor>(self));
+  dispatch(self);
+}
+
+load_report make_report(raylet_pointer self) {
+  auto& st = self->state;
+  load_report rep;
+  rep.node = st.cfg.node;
+  rep.total = st.sched->total();
+  rep.available = st.sched->available();
+  rep.queued = st.sched->ready() + st.sched->waiting();
+  rep.running = st.sched->running();
+  rep.workers = st.sched->workers();
+  return rep;
+}
+
+void on_actor_down(raylet_pointer self, const caf::down_msg& msg) {
+  auto& st = self->state;
+  auto i = st.actor_by_addr.find(msg.source);
+  if (i == st.actor_by_addr.end())
+    return;
+  auto id = i->second;
+  st.actor_by_addr.erase(i);
+  st.actors.erase(id);
+  auto j = st.actor_records.find(id);
+  if (j == st.actor_records.end())
+    return;
+  auto rec = j->second;
+  rec.state = static_cast<uint8_t>(actor_state::dead);
+  record_actor(self, rec);
+  if (!rec.name.empty() && !st.gcs.empty())
+    caf::anon_send(st.gcs.shard_for(rec.name), delete_atom_v,
+                   static_cast<uint8_t>(gcs_table::actor_names), rec.name);
+}
+
+caf::actor track_actor(raylet_pointer self, caf::actor handle,
+                       const task_spec& spec) {
+  auto& st = self->state;
+  self->monitor(handle);
+  st.actors[spec.actor] = handle;
+  st.actor_by_addr[handle.address()] = spec.actor;
+  actor_record rec;
+  rec.id = spec.actor;
+  rec.class_name = spec.function;
+  rec.name = spec.name;
+  rec.state = static_cast<uint8_t>(actor_state::alive);
+  rec.node = st.cfg.node;
+  rec.job = spec.job;
+  record_actor(self, rec);
+  return handle;
+}
+
+} // namespace
+
+raylet_actor::behavior_type
+raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
+       scheduler_actor global, gcs_router gcs) {
+  auto& st = self->state;
+  st.sched = std::make_unique<local_scheduler>(cfg.resources, cfg.max_workers);
+  st.cfg = std::move(cfg);
+  st.store = std::move(store);
+  st.global = std::move(global);
+  st.gcs = std::move(gcs);
+  install_guards(self);
+  self->set_down_handler(
+    [=](caf::down_msg& msg) { on_actor_down(self, msg); });
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    auto& st = self->state;
+    st.stopping = true;
+    flush_rows(self);
+    for (auto& w : st.workers)
+      caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+    for (auto& kvp : st.actors)
+      caf::anon_send_exit(kvp.second, caf::exit_reason::user_shutdown);
+    self->quit(msg.reason);
+  });
+  for (uint32_t i = 0; i < st.cfg.num_workers; ++i) {
+    auto index = st.sched->add_worker();
+    st.workers.emplace_back(
+      st.cfg.factory.worker(index, caf::actor_cast<raylet_actor>(self)));
+  }
+  node_record node;
+  node.id = st.cfg.node;
+  node.total = st.cfg.resources;
+  node.available = st.cfg.resources;
+  node.updated_ns = now_ns();
+  st.gcs.put_batch(gcs_table::nodes,
+                   {kv_entry{to_key(task_id{node.id.hi, node.id.lo}),
+                             encode_record(node)}});
+  if (st.global)
+    caf::anon_send(st.global, register_atom_v, st.cfg.node,
+                   caf::actor_cast<raylet_actor>(self), st.cfg.resources);
+  caf::delayed_anon_send(self, st.cfg.heartbeat, tick_atom_v);
+  return {
+    [=](submit_atom, task_spec& spec) { admit(self, spec, true); },
+    [=](place_atom, task_spec& spec) { admit(self, spec, false); },
+    [=](ready_atom, const object_id& id, const object_payload& payload) {
+      self->state.sched->object_ready(id, payload);
+      dispatch(self);
+    },
+    [=](done_atom, uint32_t worker, const task_id& id) {
+      self->state.sched->task_done(worker);
+      record_status(self, id, task_state::finished);
+      dispatch(self);
+    },
+    [=](blocked_atom, uint32_t worker) {
+      self->state.sched->worker_blocked(worker);
+      dispatch(self);
+    },
+    [=](unblocked_atom, uint32_t worker) {
+      self->state.sched->worker_unblocked(worker);
+    },
+    [=](create_actor_atom, task_spec& spec) -> caf::result<caf::actor> {
+      auto& st = self->state;
+      auto host = st.cfg.factory.actor_host(spec);
+      record_task(self, spec, task_state::running);
+      return track_actor(self, std::move(host), spec);
+    },
+    [=](spawn_behavior_atom, task_spec& spec) -> caf::result<caf::actor> {
+      auto handle = self->state.cfg.factory.behavior(spec);
+      if (!handle)
+        return std::move(handle.error());
+      record_task(self, spec, task_state::running);
+      return track_actor(self, std::move(*handle), spec);
+    },
+    [=](lookup_atom, const actor_id& id) -> caf::result<caf::actor> {
+      auto& st = self->state;
+      auto i = st.actors.find(id);
+      if (i == st.actors.end())
+        return make_error(errc::actor_died, "actor " + to_string(id));
+      return i->second;
+    },
+    [=](stats_atom) { return make_report(self); },
+    [=](tick_atom) {
+      auto& st = self->state;
+      flush_rows(self);
+      if (st.global)
+        caf::anon_send(st.global, heartbeat_atom_v, make_report(self));
+      if (!st.stopping)
+        caf::delayed_anon_send(self, st.cfg.heartbeat, tick_atom_v);
+    },
+  };
+}
+
+raylet_actor spawn_raylet(caf::actor_system& sys, raylet_config cfg,
+                          object_store_actor store, scheduler_actor global,
+                          gcs_router gcs) {
+  return sys.spawn(raylet, std::move(cfg), std::move(store),
+                   std::move(global), std::move(gcs));
+}
+
+} // namespace cafray

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include "proto/gcs_router.hpp"
+#include "proto/object_store_actor.hpp"
+#include "proto/raylet_actor.hpp"
+#include "proto/scheduler_actor.hpp"
+#include "raylet/local_scheduler.hpp"
+
+namespace cafray {
+
+/// How a raylet starts the things that run user code. The node wires these
+/// to the worker library (in-process actors) or to worker processes; the
+/// raylet itself never includes worker code.
+struct worker_factory {
+  std::function<worker_actor(uint32_t index, raylet_actor raylet)> worker;
+  std::function<caf::actor(const task_spec& creation)> actor_host;
+  std::function<caf::expected<caf::actor>(const task_spec& spawn)> behavior;
+};
+
+struct raylet_config {
+  node_id node;
+  resource_map resources;        // total capacity, milli-units
+  uint32_t num_workers = 1;      // started at once
+  uint32_t max_workers = 64;
+  caf::timespan heartbeat = std::chrono::milliseconds{100};
+  worker_factory factory;
+};
+
+struct raylet_state {
+  static inline const char* name = "cafray.raylet";
+
+  raylet_config cfg;
+  std::unique_ptr<local_scheduler> sched;
+  std::vector<worker_actor> workers;
+  object_store_actor store;
+  scheduler_actor global;
+  gcs_router gcs;
+  std::unordered_map<actor_id, caf::actor> actors;
+  std::unordered_map<caf::actor_addr, actor_id> actor_by_addr;
+  std::unordered_map<actor_id, actor_record> actor_records;
+  std::vector<kv_entry> task_rows;   // lineage rows not yet in the GCS
+  bool stopping = false;
+};
+
+/// A node's local scheduler (see local_scheduler for the policy). Tasks it
+/// can never run go to the global scheduler.
+raylet_actor::behavior_type
+raylet(raylet_actor::stateful_pointer<raylet_state> self, raylet_config cfg,
+       object_store_actor store, scheduler_actor global, gcs_router gcs);
+
+raylet_actor spawn_raylet(caf::actor_system& sys, raylet_config cfg,
+                          object_store_actor store, scheduler_actor global,
+                          gcs_router gcs);
+
+/// GCS key of a task's status row (next to its spec row `to_key(id)`).
+std::string task_status_key(const task_id& id);
+
+} // namespace cafray

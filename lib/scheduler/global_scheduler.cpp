@@ -1,0 +1,68 @@
+#include "scheduler/global_scheduler.hpp"
+
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "proto/guards.hpp"
+
+namespace cafray {
+
+namespace {
+
+using gs_pointer
+  = scheduler_actor::stateful_pointer<global_scheduler_state>;
+
+void place(gs_pointer self, const node_id& node, task_spec spec) {
+  auto i = self->state.raylets.find(node);
+  if (i != self->state.raylets.end())
+    caf::anon_send(i->second, place_atom_v, std::move(spec));
+}
+
+void retry_held(gs_pointer self) {
+  for (auto& [node, spec] : self->state.policy.release_feasible())
+    place(self, node, std::move(spec));
+}
+
+} // namespace
+
+scheduler_actor::behavior_type global_scheduler(gs_pointer self) {
+  install_guards(self);
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& st = self->state;
+    for (auto i = st.raylets.begin(); i != st.raylets.end(); ++i) {
+      if (i->second.address() == msg.source) {
+        st.policy.remove_node(i->first);
+        st.raylets.erase(i);
+        return;
+      }
+    }
+  });
+  return {
+    [=](register_atom, const node_id& node, raylet_actor& raylet,
+        resource_map& total) {
+      auto& st = self->state;
+      self->monitor(raylet);
+      st.raylets[node] = std::move(raylet);
+      st.policy.add_node(node, std::move(total));
+      retry_held(self);
+    },
+    [=](heartbeat_atom, const load_report& report) {
+      self->state.policy.update(report);
+    },
+    [=](spill_atom, task_spec& spec) {
+      auto& st = self->state;
+      if (auto node = st.policy.choose(spec.resources))
+        place(self, *node, std::move(spec));
+      else
+        st.policy.hold(std::move(spec));
+    },
+    [=](stats_atom) { return static_cast<uint64_t>(self->state.policy.held()); },
+  };
+}
+
+scheduler_actor spawn_global_scheduler(caf::actor_system& sys) {
+  return sys.spawn(global_scheduler);
+}
+
+} // namespace cafray

@@ -1,0 +1,121 @@
+#include "worker/actor_host.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "proto/guards.hpp"
+#include "worker/executor.hpp"
+#include "worker/worker.hpp"
+
+namespace cafray {
+
+namespace {
+
+using host_pointer = actor_host_actor::stateful_pointer<actor_host_state>;
+
+void enqueue(host_pointer self, task_spec spec, caf::actor reply_to) {
+  auto& st = self->state;
+  hosted_call call;
+  call.resolved.resize(spec.args.size());
+  call.filled.resize(spec.args.size(), 0);
+  for (auto& arg : spec.args) {
+    if (arg.kind == static_cast<uint8_t>(arg_kind::resolved)) {
+      ++call.missing;
+      caf::anon_send(st.store, subscribe_atom_v, arg.ref,
+                     caf::actor_cast<object_listener_actor>(self));
+    }
+  }
+  call.spec = std::move(spec);
+  call.reply_to = std::move(reply_to);
+  st.queue.emplace_back(std::move(call));
+}
+
+void run(host_pointer self, hosted_call& call) {
+  auto& st = self->state;
+  if (!st.constructed) {
+    // The first entry is always the constructor.
+    st.constructed = true;
+    if (!st.cls) {
+      st.failure = make_error_payload(errc::unknown_actor_class, call.spec,
+                                      "no actor class named '"
+                                        + call.spec.function + "'");
+    } else {
+      task_context_guard guard{&st.ctx};
+      st.ctx.current = call.spec.id;
+      st.instance = construct_instance(*st.cls, call.spec, call.resolved,
+                                       st.failure);
+    }
+    if (st.failure.failed())
+      report_error(st.gcs, st.failure.error);
+    return;
+  }
+  object_payload result;
+  if (!st.instance) {
+    // Every call on an actor whose constructor failed fails the same way.
+    result = st.failure;
+    result.error.task = call.spec.id;
+  } else {
+    task_context_guard guard{&st.ctx};
+    st.ctx.current = call.spec.id;
+    st.ctx.submitted = 0;
+    result = run_method(*st.cls, st.instance.get(), call.spec, call.resolved);
+    if (result.failed())
+      report_error(st.gcs, result.error);
+  }
+  caf::anon_send(caf::actor_cast<core_worker_actor>(call.reply_to),
+                 call_result_atom_v, call.spec.actor, call.spec.return_id(),
+                 std::move(result));
+}
+
+void drain(host_pointer self) {
+  auto& queue = self->state.queue;
+  while (!queue.empty() && queue.front().missing == 0) {
+    auto call = std::move(queue.front());
+    queue.pop_front();
+    run(self, call);
+  }
+}
+
+} // namespace
+
+actor_host_actor::behavior_type
+actor_host(host_pointer self, task_spec creation, object_store_actor store,
+           gcs_router gcs) {
+  auto& st = self->state;
+  st.cls = registry::instance().find_class(creation.function);
+  st.store = std::move(store);
+  st.gcs = std::move(gcs);
+  install_guards(self);
+  enqueue(self, std::move(creation), caf::actor{});
+  drain(self);
+  return {
+    [=](call_atom, task_spec& spec, caf::actor& reply_to) {
+      enqueue(self, std::move(spec), std::move(reply_to));
+      drain(self);
+    },
+    [=](ready_atom, const object_id& id, const object_payload& payload) {
+      for (auto& call : self->state.queue) {
+        for (size_t i = 0; i < call.spec.args.size(); ++i) {
+          auto& arg = call.spec.args[i];
+          if (arg.kind == static_cast<uint8_t>(arg_kind::resolved)
+              && arg.ref == id && call.filled[i] == 0) {
+            call.resolved[i] = payload;
+            call.filled[i] = 1;
+            --call.missing;
+          }
+        }
+      }
+      drain(self);
+    },
+  };
+}
+
+actor_host_actor spawn_actor_host(caf::actor_system& sys, task_spec creation,
+                                  object_store_actor store, gcs_router gcs) {
+  return sys.spawn<caf::detached>(actor_host, std::move(creation),
+                                  std::move(store), std::move(gcs));
+}
+
+} // namespace cafray

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+
+#include "proto/gcs_router.hpp"
+#include "proto/object_store_actor.hpp"
+#include "proto/raylet_actor.hpp"
+#include "worker/registry.hpp"
+#include "worker/task_context.hpp"
+
+namespace cafray {
+
+/// A constructor or method call waiting for its turn and its arguments.
+struct hosted_call {
+  task_spec spec;
+  caf::actor reply_to;  // the caller's core worker; none for the constructor
+  std::vector<object_payload> resolved;
+  std::vector<uint8_t> filled;  // 1 once resolved[i] holds its value
+  size_t missing = 0;
+};
+
+struct actor_host_state {
+  static inline const char* name = "cafray.actor_host";
+  const actor_class_entry* cls = nullptr;
+  std::shared_ptr<void> instance;
+  bool constructed = false;
+  object_payload failure;  // set when the constructor failed
+  std::deque<hosted_call> queue;
+  object_store_actor store;
+  gcs_router gcs;
+  task_context ctx;
+};
+
+/// Hosts one instance of a registered class. The creation spec (kind
+/// actor_create) names the class and carries the constructor's arguments;
+/// calls queue behind it and run one at a time in mailbox order. A call
+/// whose arguments are not ready yet holds back the calls after it, so the
+/// order of calls is the order of arrival.
+actor_host_actor::behavior_type
+actor_host(actor_host_actor::stateful_pointer<actor_host_state> self,
+           task_spec creation, object_store_actor store, gcs_router gcs);
+
+/// Spawns a host on a thread of its own (methods may block in `get`).
+actor_host_actor spawn_actor_host(caf::actor_system& sys, task_spec creation,
+                                  object_store_actor store, gcs_router gcs);
+
+} // namespace cafray
