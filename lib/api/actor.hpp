@@ -8,6 +8,8 @@
 #include <utility>
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/actor_cast.hpp>
 
 #include "api/detail/args.hpp"
 
@@ -88,21 +90,23 @@ class actor_handle {
 public:
   actor_handle() = default;
 
-  actor_handle(actor_id id, caf::actor host)
+  actor_handle(actor_id id, const caf::actor& host)
     : state_(std::make_shared<state>()) {
     state_->id = id;
-    state_->host = std::move(host);
+    state_->host = host.address();
   }
 
   const actor_id& id() const {
     return state_->id;
   }
 
-  /// The CAF actor hosting the instance.
-  const caf::actor& host() const {
+  /// The CAF actor hosting the instance; invalid once it is dead. Handles
+  /// keep only the address, so they never keep a dead actor (or a runtime
+  /// that shut down) alive.
+  caf::actor host() const {
     if (!state_->host)
-      state_->host = detail::lookup_actor(state_->id);
-    return state_->host;
+      state_->host = detail::lookup_actor(state_->id).address();
+    return caf::actor_cast<caf::actor>(state_->host);
   }
 
   template <class R, class... Ps, class... As>
@@ -139,7 +143,7 @@ public:
 private:
   struct state {
     actor_id id;
-    caf::actor host;
+    caf::actor_addr host;
     std::atomic<uint64_t> seq{0};
   };
 
@@ -154,8 +158,7 @@ private:
     spec.args = {detail::make_arg<Ps>(std::forward<As>(xs))...};
     spec.actor = state_->id;
     spec.seq = ++state_->seq;
-    auto id = detail::call_actor(host(), std::move(spec));
-    return object_ref<R>{object_id{id, 1}};
+    return object_ref<R>{detail::call_actor(host(), std::move(spec))};
   }
 
   std::shared_ptr<state> state_;

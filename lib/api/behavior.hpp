@@ -54,22 +54,31 @@ class typed_handle {
 public:
   typed_handle() = default;
 
-  typed_handle(actor_id id, Handle handle)
-    : id_(id), handle_(std::move(handle)) {
+  typed_handle(actor_id id, const Handle& handle)
+    : id_(id), handle_(handle.address()) {
   }
 
   const actor_id& id() const {
     return id_;
   }
 
-  const Handle& handle() const {
-    return handle_;
+  /// The CAF handle (invalid once the actor is dead). Only the address is
+  /// kept, so a typed_handle never keeps a dead actor alive.
+  Handle handle() const {
+    return caf::actor_cast<Handle>(handle_);
   }
 
   template <class R, class... Ts>
   object_ref<R> call(Ts... xs) const {
     auto id = detail::next_put_id();
-    auto target = handle_;
+    auto target = handle();
+    if (!target) {
+      detail::put_payload(id, detail::request_failure(
+                                make_error(errc::actor_died,
+                                           "the typed actor is dead"),
+                                "request"));
+      return object_ref<R>{id};
+    }
     detail::system().spawn([=](caf::event_based_actor* self) {
       self->request(target, caf::infinite, xs...)
         .then(
@@ -87,7 +96,7 @@ public:
 
 private:
   actor_id id_;
-  Handle handle_;
+  caf::actor_addr handle_;
 };
 
 namespace detail {
