@@ -265,6 +265,8 @@ void queued_noop_tasks(const settings& s, result& r) {
                                  : cafray::forever;
   auto n = s.queued_tasks;
   auto base_kib = bench::proc_status_kib("VmRSS");
+  auto base_anon_kib = bench::proc_status_kib("RssAnon");
+  auto base_file_kib = bench::proc_status_kib("RssFile");
   bool peak_reset = bench::reset_peak_rss();
   auto f = cafray::task(noop);
   std::vector<object_ref<void>> refs;
@@ -288,6 +290,14 @@ void queued_noop_tasks(const settings& s, result& r) {
   r.extra["done_tasks_per_s"] = static_cast<double>(n) / total_s;
   r.extra["rss_after_growth_MiB"] = static_cast<double>(after_kib - base_kib)
                                     / 1024.0;
+  // Anonymous memory (heap: queues, tables, messages) against file-backed
+  // pages (the GCS's LMDB map), as a hint of where the growth sits.
+  r.extra["rss_anon_growth_MiB"] =
+    static_cast<double>(bench::proc_status_kib("RssAnon") - base_anon_kib)
+    / 1024.0;
+  r.extra["rss_file_growth_MiB"] =
+    static_cast<double>(bench::proc_status_kib("RssFile") - base_file_kib)
+    / 1024.0;
   r.extra["driver_refs_MiB"] = static_cast<double>(n * sizeof(object_ref<void>))
                                / (1 << 20);
   if (!peak_reset)
