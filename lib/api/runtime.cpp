@@ -162,6 +162,8 @@ void init_impl(caf::actor_system* user_sys, const runtime_config& cfg) {
                      ? cfg.scheduler_threads
                      : std::max(2u, std::thread::hardware_concurrency());
     r->own_cfg->set("scheduler.max-threads", static_cast<size_t>(threads));
+    r->own_cfg->set("scheduler.policy", caf::atom_from_string(
+                                          cfg.scheduler_policy));
     r->own_cfg->set("logger.verbosity", caf::atom("quiet"));
     r->own_sys = std::make_unique<caf::actor_system>(*r->own_cfg);
     r->sys = r->own_sys.get();

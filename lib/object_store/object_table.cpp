@@ -18,20 +18,16 @@ std::vector<uint64_t> object_table::seal(const object_id& id,
   auto i = waiting_.find(id);
   if (i == waiting_.end())
     return completed;
-  for (auto token : i->second) {
+  for (auto [token, k] : i->second) {
     auto j = requests_.find(token);
     if (j == requests_.end())
       continue;
     auto& req = j->second;
-    for (size_t k = 0; k < req.ids.size(); ++k) {
-      if (req.ids[k] == id && !req.ready[k]) {
-        req.ready[k] = 1;
-        ++req.have;
-      }
-    }
-    if (req.have >= req.needed
-        && std::find(completed.begin(), completed.end(), token)
-             == completed.end())
+    if (req.ready[k])
+      continue;
+    req.ready[k] = 1;
+    // A request completes exactly once: when `have` reaches `needed`.
+    if (++req.have == req.needed)
       completed.push_back(token);
   }
   waiting_.erase(i);
@@ -63,13 +59,9 @@ uint64_t object_table::open(std::vector<object_id> ids, size_t needed,
       *out = std::move(req);
     return token;
   }
-  for (size_t k = 0; k < req.ids.size(); ++k) {
-    if (!req.ready[k]) {
-      auto& tokens = waiting_[req.ids[k]];
-      if (tokens.empty() || tokens.back() != token)
-        tokens.push_back(token);
-    }
-  }
+  for (size_t k = 0; k < req.ids.size(); ++k)
+    if (!req.ready[k])
+      waiting_[req.ids[k]].emplace_back(token, k);
   requests_.emplace(token, std::move(req));
   return token;
 }
@@ -89,10 +81,13 @@ void object_table::close(uint64_t token) {
     auto j = waiting_.find(i->second.ids[k]);
     if (j == waiting_.end())
       continue;
-    auto& tokens = j->second;
-    tokens.erase(std::remove(tokens.begin(), tokens.end(), token),
-                 tokens.end());
-    if (tokens.empty())
+    auto& entries = j->second;
+    entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                 [token](const auto& x) {
+                                   return x.first == token;
+                                 }),
+                  entries.end());
+    if (entries.empty())
       waiting_.erase(j);
   }
   requests_.erase(i);

@@ -64,7 +64,9 @@ private:
   std::unordered_map<object_id, object_payload> objects_;
   std::unordered_set<object_id> released_;
   std::unordered_map<uint64_t, request> requests_;
-  std::unordered_map<object_id, std::vector<uint64_t>> waiting_;
+  /// Per missing object: (request token, position in the request's ids).
+  std::unordered_map<object_id, std::vector<std::pair<uint64_t, size_t>>>
+    waiting_;
   uint64_t next_token_ = 1;
   uint64_t bytes_ = 0;
 };

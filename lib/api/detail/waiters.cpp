@@ -17,7 +17,7 @@ void waiter::finish() {
 
 void waiter::await() {
   using clock = std::chrono::steady_clock;
-  auto spin_until = clock::now() + std::chrono::microseconds{30};
+  auto spin_until = clock::now() + std::chrono::microseconds{300};
   while (!done.load(std::memory_order_acquire)) {
     if (clock::now() >= spin_until) {
       std::unique_lock<std::mutex> guard{mtx};
