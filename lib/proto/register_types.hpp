@@ -35,6 +35,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(cafray, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(cafray, (cafray::store_stats))
   CAF_ADD_TYPE_ID(cafray, (cafray::resource_map))
   CAF_ADD_TYPE_ID(cafray, (std::vector<uint8_t>))
+  // Containers that handlers take or return: without an ID CAF serializes
+  // a message holding one as an empty message (it only logs an error).
+  CAF_ADD_TYPE_ID(cafray, (std::vector<cafray::object_id>))
+  CAF_ADD_TYPE_ID(cafray, (std::vector<cafray::object_payload>))
+  CAF_ADD_TYPE_ID(cafray, (std::vector<cafray::kv_entry>))
+  CAF_ADD_TYPE_ID(cafray, (std::vector<cafray::task_spec>))
   CAF_ADD_TYPE_ID(cafray, (cafray::gcs_actor))
   CAF_ADD_TYPE_ID(cafray, (cafray::object_store_actor))
   CAF_ADD_TYPE_ID(cafray, (cafray::object_listener_actor))
