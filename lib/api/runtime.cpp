@@ -340,6 +340,12 @@ caf::actor create_actor(task_spec spec) {
 caf::actor spawn_behavior(task_spec spec) {
   auto& r = rt();
   stamp(spec);
+  if (!spec.name.empty()) {
+    actor_id existing;
+    if (lookup_actor_name(spec.name, existing))
+      throw error{errc::actor_name_taken,
+                  "an actor named '" + spec.name + "' exists already"};
+  }
   caf::actor result;
   caf::scoped_actor self{*r.sys};
   self->request(r.raylet, control_timeout, spawn_behavior_atom_v, spec)

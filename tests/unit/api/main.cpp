@@ -1,0 +1,3 @@
+// The doctest runner of each API test binary.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
