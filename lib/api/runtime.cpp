@@ -68,14 +68,19 @@ public:
     auto ctx = current_task_context();
     if (ctx && ctx->worker != task_context::no_worker && ctx->raylet) {
       ctx_ = ctx;
+      if (ctx_->on_block)
+        ctx_->on_block();
       caf::anon_send(caf::actor_cast<raylet_actor>(ctx_->raylet),
                      blocked_atom_v, ctx_->worker);
     }
   }
   ~blocking_section() {
-    if (ctx_)
+    if (ctx_) {
+      if (ctx_->on_unblock)
+        ctx_->on_unblock();
       caf::anon_send(caf::actor_cast<raylet_actor>(ctx_->raylet),
                      unblocked_atom_v, ctx_->worker);
+    }
   }
 
 private:

@@ -24,6 +24,9 @@ using raylet_actor = caf::typed_actor<
   // Worker `n` blocks in get: its CPU is lent to others until unblocked.
   caf::reacts_to<blocked_atom, uint32_t>,
   caf::reacts_to<unblocked_atom, uint32_t>,
+  // Worker `n` gives back tasks queued on it that it has not started
+  // (because it blocked); they are scheduled again.
+  caf::reacts_to<handback_atom, uint32_t, std::vector<task_spec>>,
   // Starts a class-based actor host (kind actor_create) and answers with it.
   caf::replies_to<create_actor_atom, task_spec>::with<caf::actor>,
   // Spawns a registered typed behavior with serialized arguments.
@@ -35,8 +38,9 @@ using raylet_actor = caf::typed_actor<
   // Internal heartbeat timer.
   caf::reacts_to<tick_atom>>;
 
-/// A worker executes one task at a time; its arguments arrive resolved (one
-/// payload per argument, empty for inline values).
+/// A worker executes one task at a time, in arrival order; its raylet may
+/// queue several on it (pipelining). Arguments arrive resolved (one payload
+/// per argument, empty for inline values).
 using worker_actor = caf::typed_actor<
   caf::reacts_to<execute_atom, task_spec, std::vector<object_payload>>>;
 

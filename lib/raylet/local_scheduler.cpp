@@ -4,8 +4,25 @@
 
 namespace cafray {
 
-local_scheduler::local_scheduler(resource_map total, uint32_t max_workers)
-  : total_(total), available_(std::move(total)), max_workers_(max_workers) {
+local_scheduler::local_scheduler(resource_map total, uint32_t max_workers,
+                                 uint32_t pipeline_depth)
+  : total_(total),
+    available_(std::move(total)),
+    max_workers_(max_workers),
+    pipeline_depth_(std::max(1u, pipeline_depth)) {
+}
+
+int local_scheduler::pipeline_target(const resource_map& demand) const {
+  int best = -1;
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    auto& slot = workers_[w];
+    if (slot.status != worker_status::busy || slot.in_flight >= pipeline_depth_
+        || slot.held != demand)
+      continue;
+    if (best < 0 || slot.in_flight < workers_[best].in_flight)
+      best = static_cast<int>(w);
+  }
+  return best;
 }
 
 bool local_scheduler::feasible(const resource_map& demand) const {
@@ -95,32 +112,65 @@ std::vector<local_scheduler::assignment>
 local_scheduler::dispatch(uint32_t& want_workers) {
   std::vector<assignment> result;
   want_workers = 0;
-  // Tasks that do not fit now are skipped, but only a bounded number of
-  // them, so a long queue of blocked demand costs O(1) per dispatch.
+  // Tasks that cannot go anywhere now are skipped, but only a bounded number
+  // of them, so a long queue of blocked demand costs O(1) per dispatch.
   constexpr size_t max_skipped = 64;
   size_t skipped = 0;
-  for (auto i = ready_.begin(); i != ready_.end() && skipped < max_skipped;) {
-    if (!fits(i->spec.resources)) {
-      ++i;
-      ++skipped;
-      continue;
-    }
-    if (idle_.empty()) {
-      // Resources are free but every worker is busy or blocked.
-      auto alive = static_cast<uint32_t>(workers_.size());
-      if (alive + want_workers < max_workers_)
-        ++want_workers;
-      break;
-    }
-    auto w = idle_.back();
-    idle_.pop_back();
-    acquire(i->spec.resources);
-    workers_[w].status = worker_status::busy;
-    workers_[w].held = i->spec.resources;
+  // Most queued tasks share one demand: once it failed, the same demand
+  // fails again this round, so such tasks cost one comparison and the scan
+  // stops after a few of them.
+  std::vector<resource_map> failed;
+  size_t repeats = 0;
+  auto failed_before = [&](const resource_map& demand) {
+    for (auto& x : failed)
+      if (x == demand)
+        return true;
+    return false;
+  };
+  auto assign = [&](std::deque<queued_task>::iterator i, uint32_t w) {
+    auto& slot = workers_[w];
+    ++slot.in_flight;
     ++running_;
     result.push_back(
       assignment{w, std::move(i->spec), std::move(i->resolved)});
-    i = ready_.erase(i);
+    return ready_.erase(i);
+  };
+  for (auto i = ready_.begin();
+       i != ready_.end() && skipped < max_skipped && repeats < 8;) {
+    auto& demand = i->spec.resources;
+    if (failed_before(demand)) {
+      ++i;
+      ++repeats;
+      continue;
+    }
+    if (fits(demand)) {
+      if (!idle_.empty()) {
+        auto w = idle_.back();
+        idle_.pop_back();
+        acquire(demand);
+        workers_[w].status = worker_status::busy;
+        workers_[w].held = demand;
+        i = assign(i, w);
+        continue;
+      }
+      // Resources are free but no worker is idle (some are blocked): a new
+      // worker runs this in parallel, which beats queueing it.
+      auto alive = static_cast<uint32_t>(workers_.size());
+      if (alive + want_workers < max_workers_) {
+        ++want_workers;
+        ++i;
+        ++skipped;
+        continue;
+      }
+    }
+    auto w = pipeline_target(demand);
+    if (w >= 0) {
+      i = assign(i, static_cast<uint32_t>(w));
+      continue;
+    }
+    failed.push_back(demand);
+    ++i;
+    ++skipped;
   }
   return result;
 }
@@ -136,13 +186,27 @@ void local_scheduler::task_done(uint32_t worker) {
   if (worker >= workers_.size())
     return;
   auto& slot = workers_[worker];
+  if (slot.in_flight == 0)
+    return;
+  --slot.in_flight;
+  if (running_ > 0)
+    --running_;
+  if (slot.in_flight > 0)
+    return;
   if (slot.status == worker_status::busy)
     give_back(slot.held);
   slot.held.clear();
   slot.status = worker_status::idle;
   idle_.push_back(worker);
-  if (running_ > 0)
-    --running_;
+}
+
+void local_scheduler::handed_back(uint32_t worker, size_t count) {
+  if (worker >= workers_.size())
+    return;
+  auto& slot = workers_[worker];
+  auto n = static_cast<uint32_t>(std::min<size_t>(count, slot.in_flight));
+  slot.in_flight -= n;
+  running_ -= std::min<size_t>(n, running_);
 }
 
 void local_scheduler::worker_blocked(uint32_t worker) {

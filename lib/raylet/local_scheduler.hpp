@@ -32,7 +32,10 @@ public:
 
   enum class worker_status : uint8_t { idle, busy, blocked };
 
-  explicit local_scheduler(resource_map total, uint32_t max_workers = 64);
+  /// `pipeline_depth` bounds how many tasks queue on one busy worker when
+  /// no resources are free (1 disables pipelining).
+  explicit local_scheduler(resource_map total, uint32_t max_workers = 64,
+                           uint32_t pipeline_depth = 32);
 
   /// True if this node could ever run a task with this demand.
   bool feasible(const resource_map& demand) const;
@@ -44,7 +47,9 @@ public:
   /// An awaited object exists now.
   void object_ready(const object_id& id, const object_payload& payload);
 
-  /// Assigns ready tasks to idle workers while resources allow. Sets
+  /// Assigns ready tasks to idle workers while resources allow, then queues
+  /// tasks behind busy workers holding the same demand (pipelining: a worker
+  /// runs them one after another under the resources it holds). Sets
   /// `want_workers` to how many more workers could start work right now.
   std::vector<assignment> dispatch(uint32_t& want_workers);
 
@@ -54,6 +59,15 @@ public:
   void task_done(uint32_t worker);
   void worker_blocked(uint32_t worker);
   void worker_unblocked(uint32_t worker);
+
+  /// A worker gave back `count` queued tasks it had not started; the caller
+  /// submits them again.
+  void handed_back(uint32_t worker, size_t count);
+
+  /// Tasks assigned to a worker and not finished (running or queued on it).
+  uint32_t in_flight(uint32_t worker) const {
+    return workers_[worker].in_flight;
+  }
 
   const resource_map& total() const {
     return total_;
@@ -81,7 +95,12 @@ private:
   struct worker_slot {
     worker_status status = worker_status::idle;
     resource_map held;
+    uint32_t in_flight = 0;
   };
+
+  /// The busy worker with the fewest queued tasks that holds `demand` and
+  /// has room in its pipeline, or -1.
+  int pipeline_target(const resource_map& demand) const;
 
   bool fits(const resource_map& demand) const;
   void acquire(const resource_map& demand);
@@ -90,6 +109,7 @@ private:
   resource_map total_;
   resource_map available_;
   uint32_t max_workers_;
+  uint32_t pipeline_depth_;
   std::unordered_map<uint64_t, queued_task> waiting_;
   std::unordered_map<object_id, std::vector<uint64_t>> waiting_on_;
   uint64_t next_slot_ = 1;

@@ -82,6 +82,16 @@ void dispatch(raylet_pointer self) {
   }
 }
 
+/// Queues a feasible task, subscribing to the arguments it waits for.
+void enqueue(raylet_pointer self, task_spec spec) {
+  auto& st = self->state;
+  std::vector<object_id> deps;
+  st.sched->submit(std::move(spec), deps);
+  for (auto& id : deps)
+    caf::anon_send(st.store, subscribe_atom_v, id,
+                   caf::actor_cast<object_listener_actor>(self));
+}
+
 void admit(raylet_pointer self, task_spec& spec, bool may_spill) {
   auto& st = self->state;
   if (may_spill && !st.sched->feasible(spec.resources)) {
@@ -89,12 +99,8 @@ void admit(raylet_pointer self, task_spec& spec, bool may_spill) {
     caf::anon_send(st.global, spill_atom_v, std::move(spec));
     return;
   }
-  std::vector<object_id> deps;
   record_task(self, spec, task_state::waiting);
-  st.sched->submit(std::move(spec), deps);
-  for (auto& id : deps)
-    caf::anon_send(st.store, subscribe_atom_v, id,
-                   caf::actor_cast<object_listener_actor>(self));
+  enqueue(self, std::move(spec));
   dispatch(self);
 }
 
@@ -152,7 +158,8 @@ raylet_actor::behavior_type
 raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
        scheduler_actor global, gcs_router gcs) {
   auto& st = self->state;
-  st.sched = std::make_unique<local_scheduler>(cfg.resources, cfg.max_workers);
+  st.sched = std::make_unique<local_scheduler>(cfg.resources, cfg.max_workers,
+                                               cfg.pipeline_depth);
   st.cfg = std::move(cfg);
   st.store = std::move(store);
   st.global = std::move(global);
@@ -205,6 +212,12 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
     },
     [=](unblocked_atom, uint32_t worker) {
       self->state.sched->worker_unblocked(worker);
+    },
+    [=](handback_atom, uint32_t worker, std::vector<task_spec>& tasks) {
+      self->state.sched->handed_back(worker, tasks.size());
+      for (auto& spec : tasks)
+        enqueue(self, std::move(spec));
+      dispatch(self);
     },
     [=](create_actor_atom, task_spec& spec) -> caf::result<caf::actor> {
       auto& st = self->state;

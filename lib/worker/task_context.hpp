@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 
 #include <caf/actor.hpp>
@@ -19,6 +20,11 @@ struct task_context {
   uint64_t submitted = 0;   // tasks submitted so far by `current`
   uint32_t worker = no_worker;
   caf::actor raylet;        // the worker's raylet, to report blocking
+
+  /// Called (on this thread) when the running task is about to block and
+  /// when it resumes; a pipelining worker hands back its queued tasks.
+  std::function<void()> on_block;
+  std::function<void()> on_unblock;
 };
 
 /// The calling thread's context, or nullptr outside of tasks.

@@ -1,5 +1,11 @@
 #pragma once
 
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
@@ -10,22 +16,56 @@
 
 namespace cafray {
 
-struct worker_state {
-  static inline const char* name = "cafray.worker";
-  uint32_t index = 0;
-  raylet_actor raylet;
-  object_store_actor store;
-  gcs_router gcs;
-  task_context ctx;
+/// The queue between a worker actor and the thread that runs its user code.
+/// User code gets a thread of its own because it may block in `get`; the
+/// actor stays responsive and, while the code blocks, turns new tasks away.
+class task_queue {
+public:
+  struct item {
+    task_spec spec;
+    std::vector<object_payload> resolved;
+  };
+
+  /// Queues a task (moving it out of `x`) unless the running one is
+  /// blocked; returns false then and leaves `x` alone.
+  bool push(item& x);
+
+  /// Waits for the next task; returns false once stopped. Spins briefly
+  /// before sleeping: the next task of a busy worker arrives within µs.
+  bool pop(item& x);
+
+  /// Marks the running task blocked and takes the queued tasks out.
+  std::vector<task_spec> block();
+
+  void unblock();
+
+  void stop();
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<item> items_;
+  bool blocked_ = false;
+  bool stopped_ = false;
 };
 
-/// Executes the tasks its raylet dispatches, one at a time. Runs detached
-/// (a thread of its own) because user code may block in `get`.
+struct worker_state {
+  static inline const char* name = "cafray.worker";
+
+  ~worker_state();
+
+  std::shared_ptr<task_queue> queue;
+  std::thread executor;
+  uint32_t index = 0;
+  raylet_actor raylet;
+};
+
+/// Runs the tasks its raylet dispatches, one at a time in arrival order, on
+/// an executor thread of its own.
 worker_actor::behavior_type
 worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
        raylet_actor raylet, object_store_actor store, gcs_router gcs);
 
-/// Spawns a worker on a thread of its own.
 worker_actor spawn_worker(caf::actor_system& sys, uint32_t index,
                           raylet_actor raylet, object_store_actor store,
                           gcs_router gcs);
@@ -33,12 +73,8 @@ worker_actor spawn_worker(caf::actor_system& sys, uint32_t index,
 /// Records a failed task in the GCS errors table (fire and forget).
 void report_error(const gcs_router& gcs, const error_record& err);
 
-} // namespace cafray
-
-namespace cafray {
-
-/// Spawns the typed behavior a spec (kind normal, function = behavior name)
-/// names, with its inline arguments.
+/// Spawns the typed behavior a spec (function = behavior name) names, with
+/// its inline arguments.
 caf::expected<caf::actor> spawn_registered_behavior(caf::actor_system& sys,
                                                     const task_spec& spec);
 
