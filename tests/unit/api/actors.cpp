@@ -30,6 +30,10 @@ public:
     throw std::invalid_argument("cannot fail with " + std::to_string(k));
   }
 
+  int secret() const { // deliberately not registered
+    return -1;
+  }
+
 private:
   int n_;
 };
@@ -65,6 +69,23 @@ CAFRAY_ACTOR(Journal, std::string, std::vector<int>);
 CAFRAY_METHOD(Journal, append);
 CAFRAY_METHOD(Journal, items);
 CAFRAY_METHOD(Journal, title);
+
+class Fragile {
+public:
+  explicit Fragile(int x) : x_(x) {
+    if (x < 0)
+      throw std::domain_error("negative start " + std::to_string(x));
+  }
+
+  int value() const {
+    return x_;
+  }
+
+private:
+  int x_;
+};
+CAFRAY_ACTOR(Fragile, int);
+CAFRAY_METHOD(Fragile, value);
 
 int act_add(int x, int y) {
   return x + y;
@@ -234,6 +255,57 @@ TEST_CASE_FIXTURE(runtime_fixture, "a method throwing gives a task_error "
   } catch (const cafray::task_error& e) {
     CHECK(e.function() == "Counter::fail");
     CHECK(e.message() == "cannot fail with 6");
+  }
+}
+
+TEST_CASE_FIXTURE(runtime_fixture, "kill with calls in flight never hangs") {
+  auto j = cafray::actor<Journal>(std::string{"x"}, std::vector<int>{})
+             .remote();
+  std::vector<cafray::object_ref<void>> calls;
+  for (int i = 0; i < 200; ++i)
+    calls.push_back(j.call(&Journal::append, i));
+  auto last = j.call(&Journal::items);
+  cafray::kill(j);
+  // Each call either ran or fails with actor_died; none is left pending.
+  for (auto& c : calls) {
+    auto code = code_of_call([&] { cafray::get(c, patience); });
+    CHECK((code == cafray::errc::none || code == cafray::errc::actor_died));
+  }
+  auto code = code_of_call([&] { cafray::get(last, patience); });
+  CHECK((code == cafray::errc::none || code == cafray::errc::actor_died));
+}
+
+TEST_CASE_FIXTURE(runtime_fixture, "an unregistered method gives "
+                                   "unknown_function at get") {
+  auto c = cafray::actor<Counter>(3).remote();
+  auto r = c.call(&Counter::secret);
+  CHECK(code_of_call([&] { cafray::get(r, patience); })
+        == cafray::errc::unknown_function);
+  CHECK(cafray::get(c.call(&Counter::read), patience) == 3);
+}
+
+TEST_CASE_FIXTURE(runtime_fixture, "a failed constructor fails every call") {
+  SUBCASE("the constructor throws") {
+    auto f = cafray::actor<Fragile>(-2).remote();
+    for (int i = 0; i < 2; ++i) {
+      try {
+        cafray::get(f.call(&Fragile::value), patience);
+        FAIL("get did not throw");
+      } catch (const cafray::task_error& e) {
+        CHECK(e.code() == cafray::errc::task_failed);
+        CHECK(e.exception_type() == "std::domain_error");
+        CHECK(e.message() == "negative start -2");
+      }
+    }
+  }
+  SUBCASE("constructor arguments of the wrong type") {
+    auto f = cafray::actor<Fragile>(std::string{"x"}).remote();
+    CHECK(code_of_call([&] { cafray::get(f.call(&Fragile::value), patience); })
+          == cafray::errc::signature_mismatch);
+  }
+  SUBCASE("a good one works") {
+    auto f = cafray::actor<Fragile>(4).remote();
+    CHECK(cafray::get(f.call(&Fragile::value), patience) == 4);
   }
 }
 

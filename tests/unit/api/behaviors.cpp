@@ -123,6 +123,16 @@ TEST_CASE_FIXTURE(runtime_fixture, "named typed actors") {
         == cafray::errc::actor_name_taken);
 }
 
+TEST_CASE_FIXTURE(runtime_fixture, "spawn with wrong argument types") {
+  CHECK(code_of_call([] { cafray::spawn(calculator, std::string{"x"}); })
+        == cafray::errc::signature_mismatch);
+  CHECK(code_of_call([] { cafray::spawn(calculator, 1, 2); })
+        == cafray::errc::signature_mismatch);
+  // The runtime is unharmed.
+  auto h = cafray::spawn(calculator, 0);
+  CHECK(cafray::get(h.call<int>(add_atom::value, 2, 2), patience) == 4);
+}
+
 TEST_CASE_FIXTURE(runtime_fixture, "kill a typed actor: calls give "
                                    "actor_died") {
   auto h = cafray::spawn(calculator, 0);

@@ -26,6 +26,10 @@ int obj_fail(int x) {
   throw std::runtime_error("bad input " + std::to_string(x));
 }
 
+void obj_void_fail(int x) {
+  throw std::out_of_range("void task " + std::to_string(x));
+}
+
 int obj_not_registered(int x) {
   return x;
 }
@@ -46,6 +50,7 @@ std::vector<cafray::error_record> errors_eventually(size_t n) {
 CAFRAY_REMOTE(obj_square);
 CAFRAY_REMOTE(obj_add);
 CAFRAY_REMOTE(obj_fail);
+CAFRAY_REMOTE(obj_void_fail);
 
 namespace api_errors {
 
@@ -232,6 +237,17 @@ TEST_CASE_FIXTURE(runtime_fixture, "an exception in a task becomes a "
   CHECK(cafray::get(cafray::task(obj_square).remote(6), patience) == 36);
 }
 
+TEST_CASE_FIXTURE(runtime_fixture, "a failing void task throws at get") {
+  try {
+    cafray::get(cafray::task(obj_void_fail).remote(2), patience);
+    FAIL("get did not throw");
+  } catch (const cafray::task_error& e) {
+    CHECK(e.function() == "obj_void_fail");
+    CHECK(e.exception_type() == "std::out_of_range");
+    CHECK(e.message() == "void task 2");
+  }
+}
+
 TEST_CASE_FIXTURE(runtime_fixture, "error_info lists the recorded errors") {
   auto before = clock_type::now();
   CHECK(cafray::error_info().empty()); // a fresh runtime
@@ -299,6 +315,33 @@ TEST_CASE_FIXTURE(runtime_fixture, "unregistered functions and wrong argument "
   }
   // The runtime is unharmed.
   CHECK(cafray::get(cafray::task<int>("obj_square").remote(5), patience) == 25);
+}
+
+TEST_CASE_FIXTURE(runtime_fixture, "put and get of a large value") {
+  std::vector<int64_t> big(1 << 20);
+  for (size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<int64_t>(i * i);
+  auto ref = cafray::put(big);
+  CHECK(cafray::get(ref, patience) == big);
+  CHECK(cafray::get(ref, patience) == big); // read twice
+}
+
+TEST_CASE("shutdown fails a blocked get instead of hanging") {
+  cafray::init(test_config());
+  auto never = cafray::task(obj_square).resources({{unobtainium, 1}}).remote(2);
+  auto code = cafray::errc::none;
+  auto start = clock_type::now();
+  std::thread waiter{[&] {
+    code = code_of_call([&] { cafray::get(never, patience); });
+  }};
+  std::this_thread::sleep_for(100ms);
+  cafray::shutdown();
+  waiter.join();
+  // shutting_down if the get was already blocked (the usual case),
+  // not_initialized if the thread only got there after shutdown.
+  CHECK((code == cafray::errc::shutting_down
+         || code == cafray::errc::not_initialized));
+  CHECK(clock_type::now() - start < patience);
 }
 
 TEST_CASE("init twice is a no-op; init after shutdown works") {
