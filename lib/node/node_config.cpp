@@ -131,7 +131,7 @@ key_descriptor policy_key() {
   key_descriptor d;
   d.name = "scheduler.policy";
   d.type = "'stealing' or 'sharing'";
-  d.default_value = "'stealing'";
+  d.default_value = "'sharing'";
   d.meaning = "CAF scheduler; 'sharing' gives blocking callers (drivers) "
               "much lower latency.";
   d.apply = [](const caf::config_value& x, node_config& out) {
@@ -144,7 +144,7 @@ key_descriptor policy_key() {
       return "expected 'stealing' or 'sharing'" + got(x);
     if (str != "stealing" && str != "sharing")
       return "expected 'stealing' or 'sharing'" + got(x);
-    caf::put(out.caf, "scheduler.policy", caf::atom_from_string(str));
+    out.runtime.scheduler_policy = str;
     return std::string{};
   };
   return d;

@@ -6,6 +6,8 @@
 
 #include <pthread.h>
 
+#include "api/runtime.hpp"
+
 namespace cafray::node {
 
 namespace {
@@ -25,8 +27,7 @@ sigset_t block_stop_signals() {
 
 int run(const runtime_config& cfg) {
   auto signals = block_stop_signals();
-  // The runtime (cafray::init) starts here, after the mask, so its threads
-  // inherit it.
+  // The runtime starts after the mask, so its threads inherit it.
   auto cpus = cfg.num_cpus != 0 ? cfg.num_cpus
                                 : std::thread::hardware_concurrency();
   std::printf("caf-node: mode %s, cpus %u%s, shards %u, gcs dir %s\n",
@@ -35,12 +36,22 @@ int run(const runtime_config& cfg) {
               cfg.gcs_directory.empty() ? "(temporary)"
                                         : cfg.gcs_directory.c_str());
   std::fflush(stdout);
+  try {
+    cafray::init(cfg);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "caf-node: cannot start: %s\n", e.what());
+    return 1;
+  }
+  std::printf("caf-node: running\n");
+  std::fflush(stdout);
   int sig = 0;
   sigwait(&signals, &sig);
   std::printf("caf-node: %s received, shutting down\n",
               sig == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
-  // The runtime (cafray::shutdown) stops here.
+  cafray::shutdown();
+  std::printf("caf-node: stopped\n");
+  std::fflush(stdout);
   return 0;
 }
 
