@@ -1,11 +1,17 @@
 #pragma once
 
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/send.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/infer_handle.hpp>
 
@@ -40,6 +46,16 @@ bool register_behavior(const char* name, Ret (*fn)(Self, Args...)) {
   return true;
 }
 
+/// Work for the actor that issues one typed handle's requests. It carries
+/// code, so it only ever travels inside the caller's own process.
+struct caller_thunk {
+  std::function<void(caf::event_based_actor*)> run;
+};
+
+/// Spawns an actor that runs thunks in arrival order (so requests leave in
+/// call order); it stops with the runtime.
+caf::actor spawn_caller();
+
 /// An error payload for a failed request to a typed actor.
 object_payload request_failure(const caf::error& err,
                                const std::string& what);
@@ -55,7 +71,9 @@ public:
   typed_handle() = default;
 
   typed_handle(actor_id id, const Handle& handle)
-    : id_(id), handle_(handle.address()) {
+    : id_(id),
+      handle_(handle.address()),
+      caller_(std::make_shared<caller_slot>()) {
   }
 
   const actor_id& id() const {
@@ -79,7 +97,9 @@ public:
                                 "request"));
       return object_ref<R>{id};
     }
-    detail::system().spawn([=](caf::event_based_actor* self) {
+    // One caller actor per handle (shared by copies) sends the requests:
+    // messages from one sender arrive in order, so calls run in call order.
+    detail::caller_thunk thunk{[=](caf::event_based_actor* self) {
       self->request(target, caf::infinite, xs...)
         .then(
           [=](R& result) {
@@ -90,13 +110,27 @@ public:
           [=](caf::error& err) {
             detail::put_payload(id, detail::request_failure(err, "request"));
           });
-    });
+    }};
+    caf::anon_send(caller(), std::move(thunk));
     return object_ref<R>{id};
   }
 
 private:
+  struct caller_slot {
+    std::mutex mtx;
+    caf::actor actor;
+  };
+
+  caf::actor caller() const {
+    std::lock_guard<std::mutex> guard{caller_->mtx};
+    if (!caller_->actor)
+      caller_->actor = detail::spawn_caller();
+    return caller_->actor;
+  }
+
   actor_id id_;
   caf::actor_addr handle_;
+  std::shared_ptr<caller_slot> caller_;
 };
 
 namespace detail {
@@ -152,6 +186,8 @@ void kill(const typed_handle<Handle>& handle) {
 }
 
 } // namespace cafray
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cafray::detail::caller_thunk)
 
 /// Registers a CAF behavior function (first parameter: the typed self
 /// pointer) so the runtime can spawn it by name.

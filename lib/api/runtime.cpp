@@ -11,6 +11,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "api/behavior.hpp"
 #include "api/core_worker.hpp"
 #include "api/detail/waiters.hpp"
 #include "gcs/gcs_client.hpp"
@@ -40,6 +41,7 @@ struct runtime {
   raylet_actor raylet;
   core_worker_actor core;
   std::shared_ptr<detail::waiter_table> waiters;
+  std::shared_ptr<local_objects> objects;  // sealed objects of this node
   node_id node;
   job_id job;
   task_id driver;
@@ -109,7 +111,9 @@ void start(runtime& r) {
   r.job = make_random_id<job_id>();
   r.driver = task_id{r.job.hi, r.job.lo};
   r.global = spawn_global_scheduler(sys);
-  r.store = spawn_object_store(sys, r.node, router, r.cfg.inline_threshold);
+  r.objects = std::make_shared<local_objects>();
+  r.store = spawn_object_store(sys, r.node, router, r.cfg.inline_threshold,
+                               r.objects);
   raylet_config rc;
   rc.node = r.node;
   rc.resources = node_resources(r.cfg);
@@ -300,6 +304,11 @@ task_id submit_task(task_spec spec) {
 std::vector<object_payload> fetch(const std::vector<object_id>& ids,
                                   caf::timespan timeout) {
   auto& r = rt();
+  // Sealed objects on this node are read in place, like a Plasma client
+  // maps the store's shared memory: no message, no wake-up.
+  std::vector<object_payload> local;
+  if (r.objects->find_all(ids, local))
+    return local;
   auto [token, w] = r.waiters->open();
   if (token != 0) {
     blocking_section blocking;
@@ -400,6 +409,18 @@ bool lookup_actor_name(const std::string& name, actor_id& id) {
         // not_found: no such name.
       });
   return found;
+}
+
+caf::actor spawn_caller() {
+  auto& r = rt();
+  auto core = caf::actor_cast<caf::actor>(r.core);
+  return r.sys->spawn([core](caf::event_based_actor* self) -> caf::behavior {
+    // Linked to the core worker, so it stops with the runtime.
+    self->link_to(core);
+    return {
+      [=](caller_thunk& thunk) { thunk.run(self); },
+    };
+  });
 }
 
 void kill_actor(const caf::actor& handle) {

@@ -75,7 +75,9 @@ void report(store_pointer self, const object_id& id,
 
 object_store_actor::behavior_type
 object_store(store_pointer self, node_id node, gcs_router gcs,
-             uint64_t inline_threshold) {
+             uint64_t inline_threshold,
+             std::shared_ptr<local_objects> published) {
+  self->state.published = std::move(published);
   self->state.node = node;
   self->state.gcs = std::move(gcs);
   self->state.inline_threshold = inline_threshold;
@@ -86,6 +88,8 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
       if (st.table.contains(id))
         return;
       report(self, id, payload);
+      if (st.published)
+        st.published->insert(id, payload);
       auto completed = st.table.seal(id, payload);
       for (auto token : completed)
         complete(self, token, &id, &payload);
@@ -149,7 +153,11 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
       st.pending.emplace(token, std::move(entry));
     },
     [=](release_atom, const std::vector<object_id>& ids) {
-      self->state.table.release(ids);
+      auto& st = self->state;
+      st.table.release(ids);
+      if (st.published)
+        for (auto& id : ids)
+          st.published->erase(id);
     },
     [=](timeout_atom, uint64_t token) {
       auto& st = self->state;
@@ -175,10 +183,12 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
   };
 }
 
-object_store_actor spawn_object_store(caf::actor_system& sys, node_id node,
-                                      gcs_router gcs,
-                                      uint64_t inline_threshold) {
-  return sys.spawn(object_store, node, std::move(gcs), inline_threshold);
+object_store_actor
+spawn_object_store(caf::actor_system& sys, node_id node, gcs_router gcs,
+                   uint64_t inline_threshold,
+                   std::shared_ptr<local_objects> published) {
+  return sys.spawn(object_store, node, std::move(gcs), inline_threshold,
+                   std::move(published));
 }
 
 } // namespace cafray

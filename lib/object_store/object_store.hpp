@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "object_store/local_objects.hpp"
 #include "object_store/object_table.hpp"
 #include "proto/gcs_router.hpp"
 #include "proto/object_store_actor.hpp"
@@ -28,6 +29,7 @@ struct object_store_state {
   node_id node;
   gcs_router gcs;
   uint64_t inline_threshold = 0;
+  std::shared_ptr<local_objects> published;  // may be null
   std::vector<kv_entry> unreported;  // object table rows not yet in the GCS
 };
 
@@ -35,10 +37,14 @@ struct object_store_state {
 /// the GCS objects table (location and size); small ones live only here.
 object_store_actor::behavior_type
 object_store(object_store_actor::stateful_pointer<object_store_state> self,
-             node_id node, gcs_router gcs, uint64_t inline_threshold);
+             node_id node, gcs_router gcs, uint64_t inline_threshold,
+             std::shared_ptr<local_objects> published);
 
-object_store_actor spawn_object_store(caf::actor_system& sys, node_id node,
-                                      gcs_router gcs,
-                                      uint64_t inline_threshold);
+/// `published`, if given, receives every sealed object for same-process
+/// readers (see local_objects).
+object_store_actor
+spawn_object_store(caf::actor_system& sys, node_id node, gcs_router gcs,
+                   uint64_t inline_threshold,
+                   std::shared_ptr<local_objects> published = nullptr);
 
 } // namespace cafray

@@ -92,18 +92,8 @@ TEST_CASE_FIXTURE(runtime_fixture, "a typed behavior spawned with an "
   }
 }
 
-// BUG: typed_handle::call (lib/api/behavior.hpp) spawns a fresh helper actor
-// per call and each helper sends its own request, so the requests reach the
-// typed actor in whatever order the scheduler runs the helpers (at commit
-// 30a90f1 about half the runs of
-//   test-api-actors -tc='call<R>*' --no-skip
-// see an out-of-order call). Calls from one caller must arrive in submission
-// order (issue 2, Actors). Re-enable once call() sends through one
-// order-preserving path (e.g. through the core worker, as class-based calls
-// do).
 TEST_CASE_FIXTURE(runtime_fixture, "call<R> from one caller runs in "
-                                   "submission order"
-                  * doctest::skip()) {
+                                   "submission order") {
   auto h = cafray::spawn(sequence_checker);
   std::vector<cafray::object_ref<int>> refs;
   std::vector<int> expected;
