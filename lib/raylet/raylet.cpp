@@ -11,12 +11,6 @@
 
 namespace cafray {
 
-std::string task_status_key(const task_id& id) {
-  auto key = to_key(id);
-  key.push_back('s');
-  return key;
-}
-
 namespace {
 
 int64_t now_ns() {
@@ -35,16 +29,6 @@ void record_task(raylet_pointer self, const task_spec& spec, task_state s) {
   rec.updated_ns = now_ns();
   self->state.task_rows.push_back(
     kv_entry{to_key(spec.id), encode_record(rec)});
-}
-
-void record_status(raylet_pointer self, const task_id& id, task_state s) {
-  task_record rec;
-  rec.spec.id = id;
-  rec.state = static_cast<uint8_t>(s);
-  rec.node = self->state.cfg.node;
-  rec.updated_ns = now_ns();
-  self->state.task_rows.push_back(
-    kv_entry{task_status_key(id), encode_record(rec)});
 }
 
 void flush_rows(raylet_pointer self) {
@@ -201,9 +185,11 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
       self->state.sched->object_ready(id, payload);
       dispatch(self);
     },
-    [=](done_atom, uint32_t worker, const task_id& id) {
+    [=](done_atom, uint32_t worker, const task_id&) {
+      // Completion is not written to the GCS: the task's object is the
+      // record of it, and a row per finished task would double the GCS
+      // load of every task (failures go to the errors table).
       self->state.sched->task_done(worker);
-      record_status(self, id, task_state::finished);
       dispatch(self);
     },
     [=](blocked_atom, uint32_t worker) {

@@ -60,7 +60,4 @@ raylet_actor spawn_raylet(caf::actor_system& sys, raylet_config cfg,
                           object_store_actor store, scheduler_actor global,
                           gcs_router gcs);
 
-/// GCS key of a task's status row (next to its spec row `to_key(id)`).
-std::string task_status_key(const task_id& id);
-
 } // namespace cafray

@@ -28,7 +28,7 @@ namespace cafray {
 /// Appends everything written to a byte vector.
 class vector_sink : public std::streambuf {
 public:
-  explicit vector_sink(std::vector<char>& out) : out_(out) {
+  explicit vector_sink(blob::buffer& out) : out_(out) {
   }
 
 protected:
@@ -44,7 +44,7 @@ protected:
   }
 
 private:
-  std::vector<char>& out_;
+  blob::buffer& out_;
 };
 
 /// Reads from a byte range without copying it.
@@ -59,13 +59,30 @@ public:
 constexpr unsigned archive_flags = boost::archive::no_header
                                    | boost::archive::no_codecvt;
 
+/// Contiguous values whose bytes are the value: stored raw, without an
+/// archive, so they copy at memory speed (and can later be viewed in place).
+template <class T>
+struct raw_codec : std::false_type {};
+
+template <class T, class A>
+struct raw_codec<std::vector<T, A>>
+  : std::bool_constant<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>> {};
+
+template <>
+struct raw_codec<std::string> : std::true_type {};
+
 /// Serializes a value with Boost.Serialization into fresh bytes.
 template <class T>
 blob encode(const T& value) {
-  std::vector<char> bytes;
+  blob::buffer bytes;
   if constexpr (std::is_trivially_copyable_v<T> && std::is_arithmetic_v<T>) {
     bytes.resize(sizeof(T));
     std::memcpy(bytes.data(), &value, sizeof(T));
+  } else if constexpr (raw_codec<T>::value) {
+    auto size = value.size() * sizeof(typename T::value_type);
+    bytes.resize(size);
+    if (size > 0)
+      std::memcpy(bytes.data(), value.data(), size);
   } else {
     vector_sink sink{bytes};
     std::ostream os{&sink};
@@ -86,6 +103,14 @@ T decode(const char* data, size_t size) {
                                + " bytes, expected "
                                + std::to_string(sizeof(T)));
     std::memcpy(&result, data, sizeof(T));
+  } else if constexpr (raw_codec<T>::value) {
+    using value_type = typename T::value_type;
+    if (size % sizeof(value_type) != 0)
+      throw std::runtime_error("value has " + std::to_string(size)
+                               + " bytes, not a multiple of "
+                               + std::to_string(sizeof(value_type)));
+    auto first = reinterpret_cast<const value_type*>(data);
+    result.assign(first, first + size / sizeof(value_type));
   } else {
     memory_source src{data, size};
     std::istream is{&src};
