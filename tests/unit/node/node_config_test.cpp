@@ -75,7 +75,7 @@ flush-interval-us = 500
 
 [scheduler]
 max-threads = 2
-policy = 'sharing'
+policy = 'stealing'
 
 [middleman]
 heartbeat-interval = 100ms
@@ -98,9 +98,8 @@ heartbeat-interval = 100ms
   CHECK_EQ(rc.gcs_max_map_size_mb, 1024u);
   CHECK_EQ(rc.gcs_flush_interval_us, 500u);
   CHECK_EQ(rc.scheduler_threads, 2u);
-  // CAF's sections are passed through, with CAF's types.
-  CHECK_EQ(caf::get<caf::atom_value>(cfg->caf, "scheduler.policy"),
-           caf::atom("sharing"));
+  CHECK_EQ(cfg->runtime.scheduler_policy, "stealing");
+  // CAF's other sections are passed through, with CAF's types.
   CHECK_EQ(caf::get<caf::timespan>(cfg->caf, "middleman.heartbeat-interval"),
            caf::timespan{std::chrono::milliseconds{100}});
   CHECK_EQ(caf::get_if(&cfg->caf, "scheduler.max-threads"), nullptr);
@@ -137,8 +136,7 @@ TEST_CASE("a command-line override wins over the file") {
   CHECK_EQ(cfg->runtime.address, "127.0.0.1:6379");
   CHECK_EQ(cfg->runtime.resources,
            std::map<std::string, int64_t>{{"a", 1}, {"b", 2}});
-  CHECK_EQ(caf::get<caf::atom_value>(cfg->caf, "scheduler.policy"),
-           caf::atom("sharing"));
+  CHECK_EQ(cfg->runtime.scheduler_policy, "sharing");
   CHECK_EQ(caf::get<uint64_t>(cfg->caf, "middleman.workers"), 0u);
   SUBCASE("a whole map replaces the file's map") {
     auto cfg2 = parse_config(text, "config/a.ini",
