@@ -69,6 +69,9 @@ struct store_fixture {
     caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
     for (auto& a : others)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    // Handles keep actors alive; drop them before the system waits.
+    store = nullptr;
+    others.clear();
     self.reset();
     sys.reset();
   }

@@ -80,6 +80,18 @@ TEST_CASE("double keeps -0.0, infinities, NaN payloads and denormals bit for "
   CHECK(std::isinf(round_trip(std::numeric_limits<double>::infinity())));
 }
 
+TEST_CASE("strings and arithmetic vectors are stored as their raw bytes") {
+  auto s = encode(std::string{"a\0b", 3});
+  CHECK_EQ(std::string(s.data(), s.size()), std::string{"a\0b", 3});
+  auto v = encode(std::vector<int32_t>{1, -1});
+  REQUIRE_EQ(v.size(), 8u);
+  int32_t raw[2];
+  std::memcpy(raw, v.data(), 8);
+  CHECK_EQ(raw[0], 1);
+  CHECK_EQ(raw[1], -1);
+  CHECK(encode(std::vector<double>{}).empty());
+}
+
 TEST_CASE("string round trips, embedded zero bytes included") {
   CHECK_EQ(round_trip(std::string{}), "");
   CHECK_EQ(round_trip(std::string{"hello"}), "hello");
@@ -122,12 +134,19 @@ TEST_CASE("decoding garbage throws") {
   CHECK_THROWS_WITH_AS(decode<int>("abc", 3), "value has 3 bytes, expected 4",
                        std::runtime_error);
   CHECK_THROWS_AS(decode<double>(encode(1)), std::runtime_error);
-  // A truncated archive.
-  auto bytes = encode(std::string{"hello world"});
-  REQUIRE_GT(bytes.size(), 5u);
-  CHECK_THROWS_AS(decode<std::string>(bytes.data(), 5), std::exception);
+  // Raw-coded vectors: a size that is no multiple of the element size.
   auto vec = encode(std::vector<double>{1, 2, 3});
-  CHECK_THROWS_AS(decode<std::vector<double>>(vec.data(), vec.size() - 1),
+  REQUIRE_EQ(vec.size(), 24u);
+  CHECK_THROWS_WITH_AS(decode<std::vector<double>>(vec.data(), 23),
+                       "value has 23 bytes, not a multiple of 8",
+                       std::runtime_error);
+  // A truncated Boost archive.
+  std::map<std::string, std::vector<int>> m{{"key", {1, 2, 3}}};
+  auto bytes = encode(m);
+  REQUIRE_GT(bytes.size(), 5u);
+  using map_type = std::map<std::string, std::vector<int>>;
+  CHECK_THROWS_AS(decode<map_type>(bytes.data(), 5), std::exception);
+  CHECK_THROWS_AS(decode<map_type>(bytes.data(), bytes.size() - 1),
                   std::exception);
   // Nothing at all.
   CHECK_THROWS_AS(decode<point>(nullptr, 0), std::exception);

@@ -1,0 +1,393 @@
+// The worker and actor_host actors with a real object store and a fake
+// raylet, in one process.
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/after.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "common/error.hpp"
+#include "object_store/object_store.hpp"
+#include "proto/register_types.hpp"
+#include "test_code.hpp"
+#include "worker/actor_host.hpp"
+#include "worker/worker.hpp"
+
+using namespace cafray;
+using namespace cafray::test;
+
+namespace {
+
+constexpr auto max_wait = std::chrono::seconds(10);
+
+/// A raylet that forwards (done_atom, worker, task) to the test.
+raylet_actor::behavior_type fake_raylet(caf::actor observer) {
+  return {
+    [](submit_atom, const task_spec&) {},
+    [](place_atom, const task_spec&) {},
+    [](ready_atom, const object_id&, const object_payload&) {},
+    [=](done_atom, uint32_t worker, const task_id& id) {
+      caf::anon_send(observer, done_atom_v, worker, id);
+    },
+    [](blocked_atom, uint32_t) {},
+    [](unblocked_atom, uint32_t) {},
+    [](handback_atom, uint32_t, const std::vector<task_spec>&) {},
+    [](create_actor_atom, const task_spec&) -> caf::result<caf::actor> {
+      return make_error(errc::runtime_error, "fake raylet");
+    },
+    [](spawn_behavior_atom, const task_spec&) -> caf::result<caf::actor> {
+      return make_error(errc::runtime_error, "fake raylet");
+    },
+    [](lookup_atom, const actor_id&) -> caf::result<caf::actor> {
+      return make_error(errc::actor_died, "fake raylet");
+    },
+    [](stats_atom) { return load_report{}; },
+    [](tick_atom) {},
+  };
+}
+
+struct call_result {
+  actor_id actor;
+  object_id id;
+  object_payload payload;
+};
+
+struct worker_fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::unique_ptr<caf::scoped_actor> self;
+  object_store_actor store;
+  std::vector<caf::actor> to_stop;
+
+  worker_fixture() {
+    register_test_code();
+    register_types(cfg);
+    cfg.set("scheduler.max-threads", 2);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    self = std::make_unique<caf::scoped_actor>(*sys);
+    store = spawn_object_store(*sys, node_id{1, 1}, gcs_router{}, 0);
+    to_stop.push_back(caf::actor_cast<caf::actor>(store));
+  }
+
+  ~worker_fixture() {
+    for (auto& a : to_stop)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    // Handles keep actors alive (a detached actor's thread waits for its
+    // last handle): drop them before the system waits for its threads.
+    store = nullptr;
+    to_stop.clear();
+    self.reset();
+    sys.reset();
+  }
+
+  caf::actor me() {
+    return caf::actor_cast<caf::actor>(*self);
+  }
+
+  template <class Handle>
+  Handle track(Handle h) {
+    to_stop.push_back(caf::actor_cast<caf::actor>(h));
+    return h;
+  }
+
+  object_payload get(const object_id& id) {
+    object_payload result = failed_payload(errc::runtime_error, {}, "none");
+    (*self)
+      ->request(store, max_wait, get_atom_v, std::vector<object_id>{id},
+                caf::timespan{max_wait})
+      .receive(
+        [&](std::vector<object_payload>& xs) {
+          REQUIRE_EQ(xs.size(), 1u);
+          result = std::move(xs[0]);
+        },
+        [&](caf::error& err) { FAIL(render(err)); });
+    return result;
+  }
+
+  std::pair<uint32_t, task_id> next_done() {
+    std::pair<uint32_t, task_id> result;
+    bool got = false;
+    (*self)->receive(
+      [&](done_atom, uint32_t worker, task_id& id) {
+        result = {worker, id};
+        got = true;
+      },
+      caf::after(max_wait) >> [] {});
+    REQUIRE_MESSAGE(got, "no done message");
+    return result;
+  }
+
+  call_result next_result() {
+    call_result result;
+    bool got = false;
+    (*self)->receive(
+      [&](call_result_atom, actor_id& actor, object_id& id,
+          object_payload& payload) {
+        result = call_result{actor, id, std::move(payload)};
+        got = true;
+      },
+      caf::after(max_wait) >> [] {});
+    REQUIRE_MESSAGE(got, "no call result");
+    return result;
+  }
+
+  actor_host_actor spawn_host(task_spec creation) {
+    return track(spawn_actor_host(*sys, std::move(creation), store,
+                                  gcs_router{}));
+  }
+
+  void call(const actor_host_actor& host, const task_spec& spec) {
+    caf::anon_send(host, call_atom_v, spec, me());
+  }
+};
+
+const actor_id counter_id{9, 9};
+
+task_spec creation(std::string cls, uint64_t signature,
+                   std::vector<task_arg> args) {
+  task_spec spec;
+  spec.id = task_id{9, 0};
+  spec.kind = static_cast<uint8_t>(task_kind::actor_create);
+  spec.function = std::move(cls);
+  spec.signature = signature;
+  spec.args = std::move(args);
+  spec.actor = counter_id;
+  return spec;
+}
+
+task_spec method_call(uint64_t n, std::string function, uint64_t signature,
+                      std::vector<task_arg> args) {
+  task_spec spec;
+  spec.id = task_id{9, n};
+  spec.kind = static_cast<uint8_t>(task_kind::actor_call);
+  spec.function = std::move(function);
+  spec.signature = signature;
+  spec.args = std::move(args);
+  spec.actor = counter_id;
+  spec.seq = n;
+  return spec;
+}
+
+task_spec add_call(uint64_t n, task_arg arg) {
+  return method_call(n, "test.Counter::add", counter_add_signature, {arg});
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(worker_fixture, "a worker puts the result into the store "
+                                  "and reports done to its raylet") {
+  auto raylet = track(sys->spawn(fake_raylet, me()));
+  auto w = track(spawn_worker(*sys, 3, raylet, store, gcs_router{}));
+  task_spec spec;
+  spec.id = task_id{2, 1};
+  spec.function = "test.add";
+  spec.signature = add_signature;
+  spec.args = {value_arg(encode(20)), ref_arg(object_id{task_id{2, 0}, 1})};
+  caf::anon_send(w, execute_atom_v, spec,
+                 std::vector<object_payload>{object_payload{},
+                                             int_payload(22)});
+  auto [worker, id] = next_done();
+  CHECK_EQ(worker, 3u);
+  CHECK(id == (task_id{2, 1}));
+  auto result = get(spec.return_id());
+  REQUIRE_FALSE(result.failed());
+  CHECK_EQ(decode<int>(result.data), 42);
+}
+
+TEST_CASE_FIXTURE(worker_fixture, "a failing task stores its error as the "
+                                  "result") {
+  auto raylet = track(sys->spawn(fake_raylet, me()));
+  auto w = track(spawn_worker(*sys, 0, raylet, store, gcs_router{}));
+  task_spec spec;
+  spec.id = task_id{2, 2};
+  spec.function = "test.throw";
+  spec.signature = throw_signature;
+  spec.args = {value_arg(encode(0))};
+  caf::anon_send(w, execute_atom_v, spec, std::vector<object_payload>{});
+  CHECK(next_done().second == (task_id{2, 2}));
+  auto result = get(spec.return_id());
+  CHECK_EQ(result.error_code, static_cast<uint8_t>(errc::task_failed));
+  CHECK_EQ(result.error.type_name, "std::invalid_argument");
+  CHECK_EQ(result.error.message, "bad input");
+  CHECK(result.error.task == (task_id{2, 2}));
+}
+
+TEST_CASE_FIXTURE(worker_fixture, "a worker runs its tasks one after the "
+                                  "other") {
+  auto raylet = track(sys->spawn(fake_raylet, me()));
+  auto w = track(spawn_worker(*sys, 1, raylet, store, gcs_router{}));
+  for (uint64_t n = 1; n <= 3; ++n) {
+    task_spec spec;
+    spec.id = task_id{2, 10 + n};
+    spec.function = "test.add";
+    spec.signature = add_signature;
+    spec.args = {value_arg(encode(static_cast<int>(n))),
+                 value_arg(encode(100))};
+    caf::anon_send(w, execute_atom_v, spec, std::vector<object_payload>{});
+  }
+  for (uint64_t n = 1; n <= 3; ++n) {
+    CHECK(next_done().second == (task_id{2, 10 + n}));
+    CHECK_EQ(decode<int>(get(object_id{task_id{2, 10 + n}, 1}).data),
+             100 + static_cast<int>(n));
+  }
+}
+
+TEST_CASE_FIXTURE(worker_fixture, "actor_host runs the constructor and then "
+                                  "the calls in order") {
+  auto host = spawn_host(creation("test.Counter", counter_ctor_signature,
+                                  {value_arg(encode(10))}));
+  call(host, add_call(1, value_arg(encode(1))));
+  call(host, add_call(2, value_arg(encode(2))));
+  call(host, method_call(3, "test.Counter::get", counter_get_signature, {}));
+  std::vector<int> values;
+  for (uint64_t n = 1; n <= 3; ++n) {
+    auto r = next_result();
+    CHECK(r.actor == counter_id);
+    CHECK(r.id == (object_id{task_id{9, n}, 1}));
+    REQUIRE_FALSE(r.payload.failed());
+    values.push_back(decode<int>(r.payload.data));
+  }
+  CHECK(values == std::vector<int>{11, 13, 13});
+}
+
+TEST_CASE_FIXTURE(worker_fixture, "a failing method call fails alone; the "
+                                  "actor lives on") {
+  auto host = spawn_host(creation("test.Counter", counter_ctor_signature,
+                                  {value_arg(encode(0))}));
+  call(host, method_call(1, "test.Counter::nope", 1, {}));
+  call(host, add_call(2, value_arg(encode(5))));
+  auto r1 = next_result();
+  CHECK_EQ(r1.payload.error_code, static_cast<uint8_t>(errc::unknown_function));
+  CHECK_EQ(r1.payload.error.message,
+           "class 'test.Counter' has no method 'nope'");
+  auto r2 = next_result();
+  REQUIRE_FALSE(r2.payload.failed());
+  CHECK_EQ(decode<int>(r2.payload.data), 5);
+}
+
+TEST_CASE_FIXTURE(worker_fixture, "a call with an unready ref waits and holds "
+                                  "back the calls after it") {
+  auto host = spawn_host(creation("test.Counter", counter_ctor_signature,
+                                  {value_arg(encode(10))}));
+  auto dep = object_id{task_id{7, 7}, 1};
+  call(host, add_call(1, ref_arg(dep)));
+  call(host, add_call(2, value_arg(encode(5))));
+  // Had call 2 run first, it would answer 15 before call 1 answered.
+  caf::anon_send(store, put_atom_v, dep, int_payload(100));
+  auto r1 = next_result();
+  CHECK(r1.id == (object_id{task_id{9, 1}, 1}));
+  REQUIRE_FALSE(r1.payload.failed());
+  CHECK_EQ(decode<int>(r1.payload.data), 110);
+  auto r2 = next_result();
+  CHECK(r2.id == (object_id{task_id{9, 2}, 1}));
+  CHECK_EQ(decode<int>(r2.payload.data), 115);
+}
+
+TEST_CASE_FIXTURE(worker_fixture, "a constructor with an unready ref holds "
+                                  "back every call") {
+  auto dep = object_id{task_id{7, 8}, 1};
+  auto host = spawn_host(creation("test.Counter", counter_ctor_signature,
+                                  {ref_arg(dep)}));
+  call(host, add_call(1, value_arg(encode(1))));
+  caf::anon_send(store, put_atom_v, dep, int_payload(1000));
+  auto r = next_result();
+  REQUIRE_FALSE(r.payload.failed());
+  CHECK_EQ(decode<int>(r.payload.data), 1001);
+}
+
+TEST_CASE_FIXTURE(worker_fixture, "a failed ref argument fails that call with "
+                                  "the original error") {
+  auto host = spawn_host(creation("test.Counter", counter_ctor_signature,
+                                  {value_arg(encode(1))}));
+  auto dep = object_id{task_id{7, 9}, 1};
+  caf::anon_send(store, put_atom_v, dep,
+                 failed_payload(errc::object_lost, task_id{7, 9}, "gone"));
+  call(host, add_call(1, ref_arg(dep)));
+  call(host, method_call(2, "test.Counter::get", counter_get_signature, {}));
+  auto r1 = next_result();
+  CHECK_EQ(r1.payload.error_code, static_cast<uint8_t>(errc::object_lost));
+  CHECK_EQ(r1.payload.error.message, "gone");
+  CHECK(r1.payload.error.task == (task_id{7, 9}));
+  auto r2 = next_result();
+  CHECK_EQ(decode<int>(r2.payload.data), 1);
+}
+
+TEST_CASE_FIXTURE(worker_fixture, "a constructor failure makes every call "
+                                  "fail") {
+  auto host = spawn_host(creation("test.Broken", 0, {}));
+  call(host, method_call(1, "test.Broken::get", 0, {}));
+  call(host, method_call(2, "test.Broken::get", 0, {}));
+  for (uint64_t n = 1; n <= 2; ++n) {
+    auto r = next_result();
+    CHECK(r.id == (object_id{task_id{9, n}, 1}));
+    CHECK_EQ(r.payload.error_code, static_cast<uint8_t>(errc::task_failed));
+    CHECK_EQ(r.payload.error.type_name, "std::runtime_error");
+    CHECK_EQ(r.payload.error.message, "ctor boom");
+    CHECK(r.payload.error.task == (task_id{9, n}));
+  }
+}
+
+TEST_CASE_FIXTURE(worker_fixture, "an unknown class makes every call fail "
+                                  "with unknown_actor_class") {
+  auto host = spawn_host(creation("test.Missing", 0, {}));
+  call(host, method_call(1, "test.Missing::get", 0, {}));
+  auto r = next_result();
+  CHECK_EQ(r.payload.error_code,
+           static_cast<uint8_t>(errc::unknown_actor_class));
+  CHECK_EQ(r.payload.error.message, "no actor class named 'test.Missing'");
+}
+
+TEST_CASE_FIXTURE(worker_fixture, "spawn_registered_behavior checks name, "
+                                  "signature and arguments") {
+  auto& reg = registry::instance();
+  reg.add_behavior(behavior_entry{
+    "test.echo", 11, "int",
+    [](caf::actor_system& sys, const arg_blobs& args) -> caf::actor {
+      auto n = decode<int>(args.at(0));
+      return sys.spawn([n]() -> caf::behavior {
+        return {[n](int x) { return x + n; }};
+      });
+    }});
+  task_spec spec;
+  spec.function = "test.echo";
+  spec.signature = 11;
+  spec.args = {value_arg(encode(5))};
+  auto ok = spawn_registered_behavior(*sys, spec);
+  REQUIRE(ok);
+  track(*ok);
+  int answer = 0;
+  (*self)->request(*ok, max_wait, 37).receive(
+    [&](int x) { answer = x; }, [&](caf::error& err) { FAIL(render(err)); });
+  CHECK_EQ(answer, 42);
+  auto unknown = spec;
+  unknown.function = "test.noecho";
+  auto r1 = spawn_registered_behavior(*sys, unknown);
+  REQUIRE_FALSE(r1);
+  CHECK_EQ(code_of(r1.error()), errc::unknown_actor_class);
+  auto mismatch = spec;
+  mismatch.signature = 12;
+  auto r2 = spawn_registered_behavior(*sys, mismatch);
+  REQUIRE_FALSE(r2);
+  CHECK_EQ(code_of(r2.error()), errc::signature_mismatch);
+  auto by_ref = spec;
+  by_ref.args = {ref_arg(object_id{task_id{1, 1}, 1})};
+  auto r3 = spawn_registered_behavior(*sys, by_ref);
+  REQUIRE_FALSE(r3);
+  CHECK_EQ(code_of(r3.error()), errc::bad_argument);
+  auto garbage = spec;
+  garbage.args = {value_arg(encode(std::string{"x"}))};
+  auto r4 = spawn_registered_behavior(*sys, garbage);
+  REQUIRE_FALSE(r4);
+  CHECK_EQ(code_of(r4.error()), errc::bad_argument);
+}
