@@ -127,6 +127,9 @@ local_scheduler::dispatch(uint32_t& want_workers) {
         return true;
     return false;
   };
+  // Demand of the tasks a wanted worker would run: reserved for this round
+  // so that `want_workers` counts only workers that could start work now.
+  std::vector<resource_map> reserved;
   auto assign = [&](std::deque<queued_task>::iterator i, uint32_t w) {
     auto& slot = workers_[w];
     ++slot.in_flight;
@@ -158,6 +161,8 @@ local_scheduler::dispatch(uint32_t& want_workers) {
       auto alive = static_cast<uint32_t>(workers_.size());
       if (alive + want_workers < max_workers_) {
         ++want_workers;
+        acquire(demand);
+        reserved.push_back(demand);
         ++i;
         ++skipped;
         continue;
@@ -172,6 +177,8 @@ local_scheduler::dispatch(uint32_t& want_workers) {
     ++i;
     ++skipped;
   }
+  for (auto& demand : reserved)
+    give_back(demand);
   return result;
 }
 

@@ -216,6 +216,23 @@ TEST_CASE("dispatch with free resources but no idle worker wants a worker "
   CHECK_EQ(s.workers(), 2u);
 }
 
+TEST_CASE("want_workers counts only workers that could start work now") {
+  local_scheduler s{{{"CPU", 2500}}, 64, no_pipelining};
+  for (uint64_t n = 1; n <= 5; ++n)
+    submit(s, make_task(n));
+  // 2.5 CPUs: two tasks of one CPU could start, not five.
+  CHECK(dispatch(s, 2).empty());
+  // Counting reserved nothing.
+  CHECK(s.available() == resource_map{{"CPU", 2500}});
+  s.add_worker();
+  s.add_worker();
+  auto a = dispatch(s, 0);
+  REQUIRE_EQ(a.size(), 2u);
+  CHECK(a[0].spec.id == tid(1));
+  CHECK(a[1].spec.id == tid(2));
+  CHECK(s.available() == resource_map{{"CPU", 500}});
+}
+
 TEST_CASE("no worker is wanted for a task that does not fit") {
   local_scheduler s{{{"CPU", 1000}}, 64, no_pipelining};
   s.add_worker();

@@ -189,6 +189,25 @@ TEST_CASE_FIXTURE(raylet_fixture, "a blocked worker lends its CPU to a new "
   CHECK_EQ(idle.running, 0u);
 }
 
+TEST_CASE_FIXTURE(raylet_fixture, "a blocked worker's CPU starts one new "
+                                  "worker, not one per queued task") {
+  auto r = spawn(config(node_id{1, 2}, {{"CPU", 1000}}, 1,
+                        fake_factory("a", false), 1));
+  for (uint64_t n = 1; n <= 4; ++n)
+    caf::anon_send(r, submit_atom_v, make_task(n));
+  auto x1 = next_executed();
+  CHECK(x1.spec.id == (task_id{5, 1}));
+  CHECK_EQ(stats(r).queued, 3u);
+  caf::anon_send(r, blocked_atom_v, x1.worker);
+  auto x2 = next_executed();
+  CHECK(x2.spec.id == (task_id{5, 2}));
+  CHECK_EQ(x2.worker, 1u);
+  auto rep = stats(r);
+  CHECK_EQ(rep.workers, 2u);
+  CHECK_EQ(rep.queued, 2u);
+  CHECK_EQ(rep.running, 2u);
+}
+
 TEST_CASE_FIXTURE(raylet_fixture, "tasks run in submission order on one "
                                   "worker") {
   auto r = spawn(config(node_id{1, 2}, {{"CPU", 1000}}, 1,
