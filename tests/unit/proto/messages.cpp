@@ -151,6 +151,8 @@ TEST_CASE_FIXTURE(message_fixture, "raylet, worker and actor host "
   check(caf::make_message(done_atom_v, uint32_t{2}, task_id{1, 2}));
   check(caf::make_message(blocked_atom_v, uint32_t{2}));
   check(caf::make_message(unblocked_atom_v, uint32_t{2}));
+  check(caf::make_message(handback_atom_v, uint32_t{2},
+                          std::vector<task_spec>{spec(), spec()}));
   check(caf::make_message(create_actor_atom_v, spec()));
   check(caf::make_message(spawn_behavior_atom_v, spec()));
   check(caf::make_message(lookup_atom_v, actor_id{1, 1}));
