@@ -71,6 +71,19 @@ void report(store_pointer self, const object_id& id,
                    {kv_entry{to_key(id), encode_record(rec)}});
 }
 
+void seal(store_pointer self, const object_id& id,
+          const object_payload& payload) {
+  auto& st = self->state;
+  if (st.table.contains(id))
+    return;
+  report(self, id, payload);
+  if (st.published)
+    st.published->insert(id, payload);
+  auto completed = st.table.seal(id, payload);
+  for (auto token : completed)
+    complete(self, token, &id, &payload);
+}
+
 } // namespace
 
 object_store_actor::behavior_type
@@ -84,15 +97,12 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
   install_guards(self);
   return {
     [=](put_atom, const object_id& id, object_payload& payload) {
-      auto& st = self->state;
-      if (st.table.contains(id))
-        return;
-      report(self, id, payload);
-      if (st.published)
-        st.published->insert(id, payload);
-      auto completed = st.table.seal(id, payload);
-      for (auto token : completed)
-        complete(self, token, &id, &payload);
+      seal(self, id, payload);
+    },
+    [=](put_atom, const std::vector<object_id>& ids,
+        std::vector<object_payload>& payloads) {
+      for (size_t i = 0; i < ids.size() && i < payloads.size(); ++i)
+        seal(self, ids[i], payloads[i]);
     },
     [=](get_atom, std::vector<object_id>& ids, caf::timespan timeout)
       -> caf::result<std::vector<object_payload>> {

@@ -103,6 +103,18 @@ typename Inspector::result_type inspect(Inspector& f, task_spec& x) {
            x.actor, x.seq, x.num_returns);
 }
 
+/// A task handed to a worker, with its resolved arguments (one payload per
+/// argument, empty for inline values).
+struct task_assignment {
+  task_spec spec;
+  std::vector<object_payload> resolved;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_assignment& x) {
+  return f(caf::meta::type_name("task_assignment"), x.spec, x.resolved);
+}
+
 /// Lifecycle of a task as recorded in the GCS.
 enum class task_state : uint8_t {
   waiting = 0,   // arguments not ready

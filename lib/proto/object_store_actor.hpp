@@ -18,6 +18,8 @@ using object_listener_actor = caf::typed_actor<
 using object_store_actor = caf::typed_actor<
   // Seals an object (a second put of the same ID is ignored).
   caf::reacts_to<put_atom, object_id, object_payload>,
+  // Seals several objects (ids and payloads aligned).
+  caf::reacts_to<put_atom, std::vector<object_id>, std::vector<object_payload>>,
   // Answers with the payloads once all of them exist, in input order, or
   // with errc::timeout once the timeout passed (timespan::max(): never).
   caf::replies_to<get_atom, std::vector<object_id>, caf::timespan>::with<

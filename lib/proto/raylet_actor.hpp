@@ -19,8 +19,8 @@ using raylet_actor = caf::typed_actor<
   caf::reacts_to<place_atom, task_spec>,
   // An argument of a waiting task became available.
   caf::reacts_to<ready_atom, object_id, object_payload>,
-  // Worker `n` finished the task and is idle again.
-  caf::reacts_to<done_atom, uint32_t, task_id>,
+  // Worker `n` finished these tasks (batched when it runs many short ones).
+  caf::reacts_to<done_atom, uint32_t, std::vector<task_id>>,
   // Worker `n` blocks in get: its CPU is lent to others until unblocked.
   caf::reacts_to<blocked_atom, uint32_t>,
   caf::reacts_to<unblocked_atom, uint32_t>,
@@ -42,7 +42,7 @@ using raylet_actor = caf::typed_actor<
 /// queue several on it (pipelining). Arguments arrive resolved (one payload
 /// per argument, empty for inline values).
 using worker_actor = caf::typed_actor<
-  caf::reacts_to<execute_atom, task_spec, std::vector<object_payload>>>;
+  caf::reacts_to<execute_atom, std::vector<task_assignment>>>;
 
 /// Hosts one class-based actor instance. Calls run one at a time in mailbox
 /// order; results go to the caller's core worker as

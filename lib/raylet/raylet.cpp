@@ -1,5 +1,7 @@
 #include "raylet/raylet.hpp"
 
+#include <map>
+
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -53,9 +55,13 @@ void dispatch(raylet_pointer self) {
   for (int round = 0; round < 2; ++round) {
     uint32_t want = 0;
     auto assigned = st.sched->dispatch(want);
+    // One message per worker per round.
+    std::map<uint32_t, std::vector<task_assignment>> batches;
     for (auto& a : assigned)
-      caf::anon_send(st.workers[a.worker], execute_atom_v, std::move(a.spec),
-                     std::move(a.resolved));
+      batches[a.worker].push_back(
+        task_assignment{std::move(a.spec), std::move(a.resolved)});
+    for (auto& [w, batch] : batches)
+      caf::anon_send(st.workers[w], execute_atom_v, std::move(batch));
     if (want == 0 || st.stopping)
       return;
     for (uint32_t i = 0; i < want; ++i) {
@@ -185,11 +191,12 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
       self->state.sched->object_ready(id, payload);
       dispatch(self);
     },
-    [=](done_atom, uint32_t worker, const task_id&) {
+    [=](done_atom, uint32_t worker, const std::vector<task_id>& ids) {
       // Completion is not written to the GCS: the task's object is the
       // record of it, and a row per finished task would double the GCS
       // load of every task (failures go to the errors table).
-      self->state.sched->task_done(worker);
+      for (size_t i = 0; i < ids.size(); ++i)
+        self->state.sched->task_done(worker);
       dispatch(self);
     },
     [=](blocked_atom, uint32_t worker) {

@@ -63,6 +63,11 @@ std::vector<task_spec> task_queue::block() {
   return result;
 }
 
+bool task_queue::empty() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return items_.empty();
+}
+
 void task_queue::unblock() {
   std::lock_guard<std::mutex> guard{mtx_};
   blocked_ = false;
@@ -85,13 +90,51 @@ worker_state::~worker_state() {
 
 namespace {
 
+/// Results of finished tasks not yet reported. Short tasks report in
+/// batches (one message to the store and one to the raylet for many tasks);
+/// a slow task, an empty queue or a blocking task flushes at once, so no
+/// result waits behind other work.
+class result_batch {
+public:
+  static constexpr size_t max_size = 16;
+
+  void add(const task_id& task, object_id id, object_payload payload) {
+    done_.push_back(task);
+    ids_.push_back(id);
+    payloads_.emplace_back(std::move(payload));
+  }
+
+  size_t size() const {
+    return ids_.size();
+  }
+
+  void flush(const object_store_actor& store, const raylet_actor& raylet,
+             uint32_t index) {
+    if (ids_.empty())
+      return;
+    caf::anon_send(store, put_atom_v, std::move(ids_), std::move(payloads_));
+    caf::anon_send(raylet, done_atom_v, index, std::move(done_));
+    ids_ = {};
+    payloads_ = {};
+    done_ = {};
+  }
+
+private:
+  std::vector<object_id> ids_;
+  std::vector<object_payload> payloads_;
+  std::vector<task_id> done_;
+};
+
 void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
                   raylet_actor raylet, object_store_actor store,
                   gcs_router gcs) {
   task_context ctx;
+  result_batch results;
   ctx.worker = index;
   ctx.raylet = caf::actor_cast<caf::actor>(raylet);
   ctx.on_block = [&] {
+    // What this task waits for may be among the unreported results.
+    results.flush(store, raylet, index);
     auto returned = queue->block();
     if (!returned.empty())
       caf::anon_send(raylet, handback_atom_v, index, std::move(returned));
@@ -99,16 +142,22 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
   ctx.on_unblock = [&] { queue->unblock(); };
   task_context_guard guard{&ctx};
   task_queue::item x;
+  using clock = std::chrono::steady_clock;
+  constexpr auto slow = std::chrono::microseconds{20};
   while (queue->pop(x)) {
+    auto start = clock::now();
     ctx.current = x.spec.id;
     ctx.submitted = 0;
     auto result = run_function(x.spec, x.resolved);
     if (result.failed())
       report_error(gcs, result.error);
-    caf::anon_send(store, put_atom_v, x.spec.return_id(), std::move(result));
-    caf::anon_send(raylet, done_atom_v, index, x.spec.id);
+    results.add(x.spec.id, x.spec.return_id(), std::move(result));
+    if (results.size() >= result_batch::max_size || clock::now() - start > slow
+        || queue->empty())
+      results.flush(store, raylet, index);
     x = task_queue::item{};
   }
+  results.flush(store, raylet, index);
   ctx.raylet = nullptr;
 }
 
@@ -125,14 +174,19 @@ worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
                             std::move(store), std::move(gcs)};
   install_guards(self);
   return {
-    [=](execute_atom, task_spec& spec, std::vector<object_payload>& resolved) {
+    [=](execute_atom, std::vector<task_assignment>& batch) {
       auto& st = self->state;
-      task_queue::item x{std::move(spec), std::move(resolved)};
-      if (!st.queue->push(x))
-        // The running task blocks: this one goes back to be placed anew
-        // (it may be what the blocked task waits for).
+      std::vector<task_spec> refused;
+      for (auto& a : batch) {
+        task_queue::item x{std::move(a.spec), std::move(a.resolved)};
+        if (!st.queue->push(x))
+          refused.emplace_back(std::move(x.spec));
+      }
+      // While the running task blocks, new tasks go back to be placed anew
+      // (one may be what the blocked task waits for).
+      if (!refused.empty())
         caf::anon_send(st.raylet, handback_atom_v, st.index,
-                       std::vector<task_spec>{std::move(x.spec)});
+                       std::move(refused));
     },
   };
 }

@@ -39,6 +39,8 @@ public:
 
   void unblock();
 
+  bool empty();
+
   void stop();
 
 private:
