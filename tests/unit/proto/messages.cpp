@@ -128,6 +128,9 @@ TEST_CASE_FIXTURE(message_fixture, "gcs_actor messages") {
 TEST_CASE_FIXTURE(message_fixture, "object_store_actor and listener "
                                    "messages") {
   check(caf::make_message(put_atom_v, obj, payload("x")));
+  check(caf::make_message(put_atom_v, objs,
+                          std::vector<object_payload>{payload("a"),
+                                                      payload("b")}));
   check(caf::make_message(get_atom_v, objs, span));
   check(caf::make_message(wait_atom_v, objs, uint64_t{1}, span));
   check(caf::make_message(subscribe_atom_v, obj,
@@ -148,7 +151,8 @@ TEST_CASE_FIXTURE(message_fixture, "raylet, worker and actor host "
   check(caf::make_message(submit_atom_v, spec()));
   check(caf::make_message(place_atom_v, spec()));
   check(caf::make_message(ready_atom_v, obj, payload("z")));
-  check(caf::make_message(done_atom_v, uint32_t{2}, task_id{1, 2}));
+  check(caf::make_message(done_atom_v, uint32_t{2},
+                          std::vector<task_id>{task_id{1, 2}, task_id{3, 4}}));
   check(caf::make_message(blocked_atom_v, uint32_t{2}));
   check(caf::make_message(unblocked_atom_v, uint32_t{2}));
   check(caf::make_message(handback_atom_v, uint32_t{2},
@@ -160,8 +164,10 @@ TEST_CASE_FIXTURE(message_fixture, "raylet, worker and actor host "
   check(caf::make_message(tick_atom_v));
   check(caf::make_message(handle()));
   check(caf::make_message(load_report{}));
-  check(caf::make_message(execute_atom_v, spec(),
-                          std::vector<object_payload>{payload("arg")}));
+  check(caf::make_message(
+    execute_atom_v,
+    std::vector<task_assignment>{task_assignment{spec(), {payload("arg")}},
+                                 task_assignment{spec(), {}}}));
   check(caf::make_message(call_atom_v, spec(), handle()));
 }
 

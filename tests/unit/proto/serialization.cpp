@@ -152,15 +152,15 @@ void check_sample_error(const error_record& y) {
 
 } // namespace
 
-TEST_CASE("the type-ID block holds 25 plain types and 8 actor handles") {
+TEST_CASE("the type-ID block holds 28 plain types and 8 actor handles") {
   // When this fails, a type was added to register_types.hpp: give it a round
   // trip below and update the count.
-  CHECK_EQ(caf::id_block::cafray::end - caf::id_block::cafray::begin, 33);
+  CHECK_EQ(caf::id_block::cafray::end - caf::id_block::cafray::begin, 36);
   CHECK_EQ(caf::type_id<job_id>::value, caf::id_block::cafray::begin);
   CHECK_EQ(caf::type_id<std::vector<uint8_t>>::value,
-           caf::id_block::cafray::begin + 20);
+           caf::id_block::cafray::begin + 21);
   CHECK_EQ(caf::type_id<std::vector<kv_entry>>::value,
-           caf::id_block::cafray::begin + 23);
+           caf::id_block::cafray::begin + 24);
   CHECK_EQ(caf::type_id<scheduler_actor>::value,
            caf::id_block::cafray::end - 1);
   CHECK_EQ(std::string{caf::type_name<task_spec>::value},
@@ -270,6 +270,24 @@ TEST_CASE_FIXTURE(system_fixture,
   CHECK_EQ(defaults.max_retries, 3);
   CHECK_EQ(defaults.num_returns, 1u);
   CHECK_EQ(defaults.seq, 0u);
+}
+
+TEST_CASE_FIXTURE(system_fixture, "task_assignment round trips") {
+  task_assignment x;
+  x.spec = sample_spec();
+  object_payload failed;
+  failed.error_code = static_cast<uint8_t>(errc::task_failed);
+  failed.error = sample_error();
+  x.resolved = {object_payload{}, failed, object_payload{}};
+  x.resolved[0].data = make_blob("arg0");
+  auto y = round_trip(x);
+  check_sample_spec(y.spec);
+  REQUIRE_EQ(y.resolved.size(), 3u);
+  CHECK_EQ(str(y.resolved[0].data), "arg0");
+  CHECK(y.resolved[1].failed());
+  check_sample_error(y.resolved[1].error);
+  CHECK(y.resolved[2].data.empty());
+  CHECK(round_trip(task_assignment{}).resolved.empty());
 }
 
 TEST_CASE_FIXTURE(system_fixture, "task_record round trips") {
@@ -448,6 +466,25 @@ TEST_CASE_FIXTURE(system_fixture, "std::vector<task_spec> round trips") {
   REQUIRE_EQ(y.size(), 2u);
   check_sample_spec(y[0]);
   CHECK(y[1].id.nil());
+}
+
+TEST_CASE_FIXTURE(system_fixture, "std::vector<task_id> round trips") {
+  std::vector<task_id> x{task_id{1, 2}, task_id{}, task_id{~0ULL, 0}};
+  CHECK(round_trip(x) == x);
+}
+
+TEST_CASE_FIXTURE(system_fixture,
+                  "std::vector<task_assignment> round trips") {
+  task_assignment a;
+  a.spec = sample_spec();
+  a.resolved = {object_payload{}};
+  a.resolved[0].data = make_blob("r");
+  auto y = round_trip(std::vector<task_assignment>{a, task_assignment{}});
+  REQUIRE_EQ(y.size(), 2u);
+  check_sample_spec(y[0].spec);
+  REQUIRE_EQ(y[0].resolved.size(), 1u);
+  CHECK_EQ(str(y[0].resolved[0].data), "r");
+  CHECK(y[1].spec.id.nil());
 }
 
 TEST_CASE_FIXTURE(system_fixture,

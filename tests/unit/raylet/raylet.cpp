@@ -150,7 +150,7 @@ TEST_CASE_FIXTURE(raylet_fixture, "stats report exact load values") {
   CHECK_EQ(rep.running, 2u);
   CHECK_EQ(rep.workers, 2u);
   // The first task finishes: the third takes its worker.
-  caf::anon_send(r, done_atom_v, x1.worker, x1.spec.id);
+  send_done(r, x1.worker, x1.spec.id);
   auto x3 = next_executed();
   CHECK(x3.spec.id == (task_id{5, 3}));
   CHECK_EQ(x3.worker, x1.worker);
@@ -182,8 +182,8 @@ TEST_CASE_FIXTURE(raylet_fixture, "a blocked worker lends its CPU to a new "
   CHECK_EQ(rep.workers, 2u);
   caf::anon_send(r, unblocked_atom_v, x1.worker);
   CHECK(stats(r).available == resource_map{{"CPU", -1000}});
-  caf::anon_send(r, done_atom_v, x1.worker, x1.spec.id);
-  caf::anon_send(r, done_atom_v, x2.worker, x2.spec.id);
+  send_done(r, x1.worker, x1.spec.id);
+  send_done(r, x2.worker, x2.spec.id);
   auto idle = stats(r);
   CHECK(idle.available == resource_map{{"CPU", 1000}});
   CHECK_EQ(idle.running, 0u);

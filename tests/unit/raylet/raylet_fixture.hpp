@@ -30,21 +30,32 @@ struct executed {
   std::vector<object_payload> resolved;
 };
 
-/// A worker that records the spec with the test (`observer`) and, if
-/// `auto_done`, tells its raylet it finished at once.
+/// A worker that records each task with the test (`observer`), one message
+/// per task, and, if `auto_done`, tells its raylet it finished them at once.
 inline worker_actor::behavior_type
 fake_worker(uint32_t index, raylet_actor raylet, caf::actor observer,
             std::string label, bool auto_done) {
   return {
-    [=](execute_atom, task_spec& spec, std::vector<object_payload>& resolved) {
+    [=](execute_atom, std::vector<task_assignment>& batch) {
       // done first: the test's next request to the raylet then arrives
       // after it.
-      if (auto_done)
-        caf::anon_send(raylet, done_atom_v, index, spec.id);
-      caf::anon_send(observer, execute_atom_v, label, index, std::move(spec),
-                     std::move(resolved));
+      if (auto_done) {
+        std::vector<task_id> ids;
+        for (auto& a : batch)
+          ids.push_back(a.spec.id);
+        caf::anon_send(raylet, done_atom_v, index, std::move(ids));
+      }
+      for (auto& a : batch)
+        caf::anon_send(observer, execute_atom_v, label, index,
+                       std::move(a.spec), std::move(a.resolved));
     },
   };
+}
+
+/// Reports tasks as finished, as a worker does.
+inline void send_done(const raylet_actor& raylet, uint32_t worker,
+                      const task_id& id) {
+  caf::anon_send(raylet, done_atom_v, worker, std::vector<task_id>{id});
 }
 
 /// A global scheduler that reports spilled tasks to the test.

@@ -35,7 +35,7 @@ raylet_actor::behavior_type fake_raylet(caf::actor observer,
       caf::anon_send(observer, place_atom_v, label, std::move(spec));
     },
     [](ready_atom, const object_id&, const object_payload&) {},
-    [](done_atom, uint32_t, const task_id&) {},
+    [](done_atom, uint32_t, const std::vector<task_id>&) {},
     [](blocked_atom, uint32_t) {},
     [](unblocked_atom, uint32_t) {},
     [](handback_atom, uint32_t, const std::vector<task_spec>&) {},

@@ -31,14 +31,14 @@ namespace {
 
 constexpr auto max_wait = std::chrono::seconds(10);
 
-/// A raylet that forwards (done_atom, worker, task) to the test.
+/// A raylet that forwards (done_atom, worker, tasks) to the test.
 raylet_actor::behavior_type fake_raylet(caf::actor observer) {
   return {
     [](submit_atom, const task_spec&) {},
     [](place_atom, const task_spec&) {},
     [](ready_atom, const object_id&, const object_payload&) {},
-    [=](done_atom, uint32_t worker, const task_id& id) {
-      caf::anon_send(observer, done_atom_v, worker, id);
+    [=](done_atom, uint32_t worker, const std::vector<task_id>& ids) {
+      caf::anon_send(observer, done_atom_v, worker, ids);
     },
     [](blocked_atom, uint32_t) {},
     [](unblocked_atom, uint32_t) {},
@@ -115,17 +115,30 @@ struct worker_fixture {
     return result;
   }
 
-  std::pair<uint32_t, task_id> next_done() {
-    std::pair<uint32_t, task_id> result;
-    bool got = false;
-    (*self)->receive(
-      [&](done_atom, uint32_t worker, task_id& id) {
-        result = {worker, id};
-        got = true;
-      },
-      caf::after(max_wait) >> [] {});
-    REQUIRE_MESSAGE(got, "no done message");
+  /// Collects done reports (a worker may batch them) until `n` tasks are
+  /// done; returns the worker index of the last report and the tasks in
+  /// reported order.
+  std::pair<uint32_t, std::vector<task_id>> next_done(size_t n = 1) {
+    std::pair<uint32_t, std::vector<task_id>> result;
+    while (result.second.size() < n) {
+      bool got = false;
+      (*self)->receive(
+        [&](done_atom, uint32_t worker, std::vector<task_id>& ids) {
+          result.first = worker;
+          result.second.insert(result.second.end(), ids.begin(), ids.end());
+          got = true;
+        },
+        caf::after(max_wait) >> [] {});
+      REQUIRE_MESSAGE(got, "no done message");
+    }
     return result;
+  }
+
+  void execute(const worker_actor& w, task_spec spec,
+               std::vector<object_payload> resolved = {}) {
+    caf::anon_send(w, execute_atom_v,
+                   std::vector<task_assignment>{
+                     task_assignment{std::move(spec), std::move(resolved)}});
   }
 
   call_result next_result() {
@@ -194,12 +207,10 @@ TEST_CASE_FIXTURE(worker_fixture, "a worker puts the result into the store "
   spec.function = "test.add";
   spec.signature = add_signature;
   spec.args = {value_arg(encode(20)), ref_arg(object_id{task_id{2, 0}, 1})};
-  caf::anon_send(w, execute_atom_v, spec,
-                 std::vector<object_payload>{object_payload{},
-                                             int_payload(22)});
-  auto [worker, id] = next_done();
+  execute(w, spec, {object_payload{}, int_payload(22)});
+  auto [worker, ids] = next_done();
   CHECK_EQ(worker, 3u);
-  CHECK(id == (task_id{2, 1}));
+  CHECK(ids == std::vector<task_id>{task_id{2, 1}});
   auto result = get(spec.return_id());
   REQUIRE_FALSE(result.failed());
   CHECK_EQ(decode<int>(result.data), 42);
@@ -214,8 +225,8 @@ TEST_CASE_FIXTURE(worker_fixture, "a failing task stores its error as the "
   spec.function = "test.throw";
   spec.signature = throw_signature;
   spec.args = {value_arg(encode(0))};
-  caf::anon_send(w, execute_atom_v, spec, std::vector<object_payload>{});
-  CHECK(next_done().second == (task_id{2, 2}));
+  execute(w, spec);
+  CHECK(next_done().second == std::vector<task_id>{task_id{2, 2}});
   auto result = get(spec.return_id());
   CHECK_EQ(result.error_code, static_cast<uint8_t>(errc::task_failed));
   CHECK_EQ(result.error.type_name, "std::invalid_argument");
@@ -227,20 +238,30 @@ TEST_CASE_FIXTURE(worker_fixture, "a worker runs its tasks one after the "
                                   "other") {
   auto raylet = track(sys->spawn(fake_raylet, me()));
   auto w = track(spawn_worker(*sys, 1, raylet, store, gcs_router{}));
-  for (uint64_t n = 1; n <= 3; ++n) {
+  // One batch of three and one single task.
+  std::vector<task_assignment> batch;
+  for (uint64_t n = 1; n <= 4; ++n) {
     task_spec spec;
     spec.id = task_id{2, 10 + n};
     spec.function = "test.add";
     spec.signature = add_signature;
     spec.args = {value_arg(encode(static_cast<int>(n))),
                  value_arg(encode(100))};
-    caf::anon_send(w, execute_atom_v, spec, std::vector<object_payload>{});
+    if (n < 4)
+      batch.push_back(task_assignment{spec, {}});
+    else
+      execute(w, spec);
+    if (n == 3)
+      caf::anon_send(w, execute_atom_v, std::move(batch));
   }
-  for (uint64_t n = 1; n <= 3; ++n) {
-    CHECK(next_done().second == (task_id{2, 10 + n}));
+  auto [worker, ids] = next_done(4);
+  CHECK_EQ(worker, 1u);
+  CHECK(ids
+        == std::vector<task_id>{task_id{2, 11}, task_id{2, 12},
+                                task_id{2, 13}, task_id{2, 14}});
+  for (uint64_t n = 1; n <= 4; ++n)
     CHECK_EQ(decode<int>(get(object_id{task_id{2, 10 + n}, 1}).data),
              100 + static_cast<int>(n));
-  }
 }
 
 TEST_CASE_FIXTURE(worker_fixture, "actor_host runs the constructor and then "
