@@ -147,6 +147,27 @@ TEST_CASE_FIXTURE(store_fixture, "put then get returns the payloads in input "
   CHECK_EQ(str((*xs)[2]), "two");
 }
 
+TEST_CASE_FIXTURE(store_fixture, "a batch put seals every object and "
+                                 "completes waiting gets") {
+  auto pending = (*self)->request(store, max_wait, get_atom_v,
+                                  std::vector<object_id>{oid(3), oid(1)},
+                                  forever);
+  caf::anon_send(store, put_atom_v,
+                 std::vector<object_id>{oid(1), oid(2), oid(3)},
+                 std::vector<object_payload>{value("a"), value("bb"),
+                                             value("ccc")});
+  std::vector<object_payload> xs;
+  pending.receive([&](std::vector<object_payload>& ys) { xs = std::move(ys); },
+                  [&](caf::error& err) { FAIL(render(err)); });
+  REQUIRE_EQ(xs.size(), 2u);
+  CHECK_EQ(str(xs[0]), "ccc");
+  CHECK_EQ(str(xs[1]), "a");
+  auto s = stats();
+  CHECK_EQ(s.objects, 3u);
+  CHECK_EQ(s.bytes, 6u);
+  CHECK_EQ(s.waiting_gets, 0u);
+}
+
 TEST_CASE_FIXTURE(store_fixture, "a failed payload is returned as stored") {
   object_payload failed;
   failed.error_code = static_cast<uint8_t>(errc::task_failed);
