@@ -35,9 +35,11 @@ void registry::add_class(actor_class_entry entry) {
   std::unique_lock guard{mtx_};
   auto& slot = classes_[entry.name];
   if (slot) {
-    // Methods may have been registered first (static init order); keep them.
-    entry.methods.insert(entry.methods.end(), slot->methods.begin(),
-                         slot->methods.end());
+    // Methods may have been registered first (static init order); keep the
+    // ones the new entry does not have.
+    for (auto& m : slot->methods)
+      if (!entry.find_method(m.name))
+        entry.methods.push_back(m);
   }
   slot = std::make_unique<actor_class_entry>(std::move(entry));
 }
