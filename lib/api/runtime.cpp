@@ -334,7 +334,12 @@ std::vector<uint8_t> wait_ids(const std::vector<object_id>& ids,
   return std::move(w->flags);
 }
 
-caf::actor create_actor(task_spec spec) {
+namespace {
+
+/// Asks the raylet to start an actor (`Atom` says which kind) and returns
+/// its handle; a taken name fails before anything starts.
+template <class Atom>
+caf::actor start_actor(Atom atom, task_spec spec) {
   auto& r = rt();
   stamp(spec);
   if (!spec.name.empty()) {
@@ -345,27 +350,20 @@ caf::actor create_actor(task_spec spec) {
   }
   caf::actor result;
   caf::scoped_actor self{*r.sys};
-  self->request(r.raylet, control_timeout, create_actor_atom_v, spec)
+  self->request(r.raylet, control_timeout, atom, spec)
     .receive([&](caf::actor& hdl) { result = std::move(hdl); },
              [&](caf::error& err) { throw_error(err); });
   return result;
 }
 
+} // namespace
+
+caf::actor create_actor(task_spec spec) {
+  return start_actor(create_actor_atom_v, std::move(spec));
+}
+
 caf::actor spawn_behavior(task_spec spec) {
-  auto& r = rt();
-  stamp(spec);
-  if (!spec.name.empty()) {
-    actor_id existing;
-    if (lookup_actor_name(spec.name, existing))
-      throw error{errc::actor_name_taken,
-                  "an actor named '" + spec.name + "' exists already"};
-  }
-  caf::actor result;
-  caf::scoped_actor self{*r.sys};
-  self->request(r.raylet, control_timeout, spawn_behavior_atom_v, spec)
-    .receive([&](caf::actor& hdl) { result = std::move(hdl); },
-             [&](caf::error& err) { throw_error(err); });
-  return result;
+  return start_actor(spawn_behavior_atom_v, std::move(spec));
 }
 
 object_id call_actor(const caf::actor& host, task_spec spec) {
