@@ -50,9 +50,10 @@ struct runtime_config {
   /// CAF scheduler threads; 0 uses the machine's core count.
   uint32_t scheduler_threads = 0;
 
-  /// CAF scheduler policy: "sharing" (one queue, wakes sleeping threads at
-  /// once: lowest latency for blocking drivers) or "stealing".
-  std::string scheduler_policy = "sharing";
+  /// CAF scheduler policy of the runtime's own actor system: "stealing"
+  /// (threads poll before they sleep: lowest latency, some idle CPU) or
+  /// "sharing" (one queue; threads sleep at once).
+  std::string scheduler_policy = "stealing";
 
   /// Default `max_retries` of tasks.
   int32_t default_max_retries = 3;

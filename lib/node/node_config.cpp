@@ -131,9 +131,9 @@ key_descriptor policy_key() {
   key_descriptor d;
   d.name = "scheduler.policy";
   d.type = "'stealing' or 'sharing'";
-  d.default_value = "'sharing'";
-  d.meaning = "CAF scheduler; 'sharing' gives blocking callers (drivers) "
-              "much lower latency.";
+  d.default_value = "'stealing'";
+  d.meaning = "CAF scheduler; 'stealing' polls before sleeping (lowest "
+              "latency), 'sharing' sleeps at once.";
   d.apply = [](const caf::config_value& x, node_config& out) {
     std::string str;
     if (auto* a = caf::get_if<caf::atom_value>(&x))

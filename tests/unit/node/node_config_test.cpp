@@ -75,7 +75,7 @@ flush-interval-us = 500
 
 [scheduler]
 max-threads = 2
-policy = 'stealing'
+policy = 'sharing'
 
 [middleman]
 heartbeat-interval = 100ms
@@ -98,7 +98,7 @@ heartbeat-interval = 100ms
   CHECK_EQ(rc.gcs_max_map_size_mb, 1024u);
   CHECK_EQ(rc.gcs_flush_interval_us, 500u);
   CHECK_EQ(rc.scheduler_threads, 2u);
-  CHECK_EQ(cfg->runtime.scheduler_policy, "stealing");
+  CHECK_EQ(cfg->runtime.scheduler_policy, "sharing");
   // CAF's other sections are passed through, with CAF's types.
   CHECK_EQ(caf::get<caf::timespan>(cfg->caf, "middleman.heartbeat-interval"),
            caf::timespan{std::chrono::milliseconds{100}});
