@@ -4,17 +4,25 @@
 
 namespace cafray {
 
-void local_objects::insert(const object_id& id,
-                           const object_payload& payload) {
+void local_objects::insert(const object_id& id, object_payload payload) {
   auto& s = shard_of(id);
   std::unique_lock guard{s.mtx};
-  s.objects.emplace(id, payload);
+  if (s.objects.emplace(id, std::move(payload)).second)
+    size_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void local_objects::erase(const object_id& id) {
   auto& s = shard_of(id);
   std::unique_lock guard{s.mtx};
-  s.objects.erase(id);
+  if (s.objects.erase(id) != 0)
+    size_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+const object_payload* local_objects::find(const object_id& id) const {
+  auto& s = shard_of(id);
+  std::shared_lock guard{s.mtx};
+  auto i = s.objects.find(id);
+  return i != s.objects.end() ? &i->second : nullptr;
 }
 
 bool local_objects::find_all(const std::vector<object_id>& ids,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <shared_mutex>
 #include <unordered_map>
@@ -17,7 +18,15 @@ namespace cafray {
 class local_objects {
 public:
   /// Publishes a sealed object.
-  void insert(const object_id& id, const object_payload& payload);
+  void insert(const object_id& id, object_payload payload);
+
+  /// The object, or nullptr. Only for the single writer (the store): the
+  /// pointer stays valid until that writer erases the object.
+  const object_payload* find(const object_id& id) const;
+
+  size_t size() const noexcept {
+    return size_.load(std::memory_order_relaxed);
+  }
 
   /// Withdraws an object (released by its owner).
   void erase(const object_id& id);
@@ -45,6 +54,7 @@ private:
   }
 
   std::array<shard, shard_count> shards_;
+  std::atomic<size_t> size_{0};
 };
 
 } // namespace cafray

@@ -77,8 +77,6 @@ void seal(store_pointer self, const object_id& id,
   if (st.table.contains(id))
     return;
   report(self, id, payload);
-  if (st.published)
-    st.published->insert(id, payload);
   auto completed = st.table.seal(id, payload);
   for (auto token : completed)
     complete(self, token, &id, &payload);
@@ -90,7 +88,8 @@ object_store_actor::behavior_type
 object_store(store_pointer self, node_id node, gcs_router gcs,
              uint64_t inline_threshold,
              std::shared_ptr<local_objects> published) {
-  self->state.published = std::move(published);
+  if (published)
+    self->state.table = object_table{std::move(published)};
   self->state.node = node;
   self->state.gcs = std::move(gcs);
   self->state.inline_threshold = inline_threshold;
@@ -163,11 +162,7 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
       st.pending.emplace(token, std::move(entry));
     },
     [=](release_atom, const std::vector<object_id>& ids) {
-      auto& st = self->state;
-      st.table.release(ids);
-      if (st.published)
-        for (auto& id : ids)
-          st.published->erase(id);
+      self->state.table.release(ids);
     },
     [=](timeout_atom, uint64_t token) {
       auto& st = self->state;

@@ -29,7 +29,6 @@ struct object_store_state {
   node_id node;
   gcs_router gcs;
   uint64_t inline_threshold = 0;
-  std::shared_ptr<local_objects> published;  // may be null
   std::vector<kv_entry> unreported;  // object table rows not yet in the GCS
 };
 
@@ -40,8 +39,8 @@ object_store(object_store_actor::stateful_pointer<object_store_state> self,
              node_id node, gcs_router gcs, uint64_t inline_threshold,
              std::shared_ptr<local_objects> published);
 
-/// `published`, if given, receives every sealed object for same-process
-/// readers (see local_objects).
+/// `published`, if given, holds the sealed objects, readable by
+/// same-process clients (see local_objects).
 object_store_actor
 spawn_object_store(caf::actor_system& sys, node_id node, gcs_router gcs,
                    uint64_t inline_threshold,

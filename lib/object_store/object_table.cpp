@@ -4,16 +4,20 @@
 
 namespace cafray {
 
+object_table::object_table(std::shared_ptr<local_objects> storage)
+  : storage_(std::move(storage)) {
+}
+
 std::vector<uint64_t> object_table::seal(const object_id& id,
                                          object_payload payload) {
   std::vector<uint64_t> completed;
-  if (objects_.count(id) != 0)
+  if (contains(id))
     return completed;
   auto released = released_.erase(id) != 0;
   auto size = payload.data.size();
   if (!released) {
     bytes_ += size;
-    objects_.emplace(id, std::move(payload));
+    storage_->insert(id, std::move(payload));
   }
   auto i = waiting_.find(id);
   if (i == waiting_.end())
@@ -36,8 +40,7 @@ std::vector<uint64_t> object_table::seal(const object_id& id,
 }
 
 const object_payload* object_table::find(const object_id& id) const {
-  auto i = objects_.find(id);
-  return i != objects_.end() ? &i->second : nullptr;
+  return storage_->find(id);
 }
 
 uint64_t object_table::open(std::vector<object_id> ids, size_t needed,
@@ -46,7 +49,7 @@ uint64_t object_table::open(std::vector<object_id> ids, size_t needed,
   req.ready.resize(ids.size(), 0);
   req.needed = std::min(needed, ids.size());
   for (size_t k = 0; k < ids.size(); ++k) {
-    if (objects_.count(ids[k]) != 0) {
+    if (contains(ids[k])) {
       req.ready[k] = 1;
       ++req.have;
     }
@@ -95,10 +98,9 @@ void object_table::close(uint64_t token) {
 
 void object_table::release(const std::vector<object_id>& ids) {
   for (auto& id : ids) {
-    auto i = objects_.find(id);
-    if (i != objects_.end()) {
-      bytes_ -= i->second.data.size();
-      objects_.erase(i);
+    if (auto p = storage_->find(id)) {
+      bytes_ -= p->data.size();
+      storage_->erase(id);
     } else {
       released_.insert(id);
     }

@@ -1,10 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "object_store/local_objects.hpp"
 #include "proto/messages.hpp"
 
 namespace cafray {
@@ -23,6 +25,11 @@ public:
     size_t have = 0;
   };
 
+  /// Keeps objects in `storage` (shared with same-process readers), or in a
+  /// private one.
+  explicit object_table(std::shared_ptr<local_objects> storage
+                        = std::make_shared<local_objects>());
+
   /// Seals an object. Returns the tokens of requests that became complete,
   /// in the order they were made. A second seal of the same ID is ignored.
   std::vector<uint64_t> seal(const object_id& id, object_payload payload);
@@ -31,7 +38,7 @@ public:
   const object_payload* find(const object_id& id) const;
 
   bool contains(const object_id& id) const {
-    return objects_.count(id) != 0;
+    return storage_->find(id) != nullptr;
   }
 
   /// Opens a request. Returns its token; `complete` tells whether it is
@@ -49,7 +56,7 @@ public:
   void release(const std::vector<object_id>& ids);
 
   size_t size() const {
-    return objects_.size();
+    return storage_->size();
   }
 
   uint64_t bytes() const {
@@ -61,7 +68,7 @@ public:
   }
 
 private:
-  std::unordered_map<object_id, object_payload> objects_;
+  std::shared_ptr<local_objects> storage_;
   std::unordered_set<object_id> released_;
   std::unordered_map<uint64_t, request> requests_;
   /// Per missing object: (request token, position in the request's ids).
