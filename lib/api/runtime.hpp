@@ -71,7 +71,9 @@ std::vector<T> get(const std::vector<object_ref<T>>& refs,
 }
 
 /// Waits until `num_returns` of the objects exist or the timeout passed.
-/// Both lists keep the input order.
+/// As in Ray, `ready` holds at most `num_returns` refs (the first ready ones
+/// in input order); everything else is in `unready`. Both keep the input
+/// order.
 template <class T, class Rep = int64_t, class Period = std::nano>
 wait_result<T> wait(const std::vector<object_ref<T>>& refs,
                     size_t num_returns = 1,
@@ -83,8 +85,12 @@ wait_result<T> wait(const std::vector<object_ref<T>>& refs,
   auto flags = detail::wait_ids(
     ids, num_returns, std::chrono::duration_cast<caf::timespan>(timeout));
   wait_result<T> result;
-  for (size_t i = 0; i < refs.size(); ++i)
-    (flags[i] ? result.ready : result.unready).push_back(refs[i]);
+  for (size_t i = 0; i < refs.size(); ++i) {
+    if (flags[i] && result.ready.size() < num_returns)
+      result.ready.push_back(refs[i]);
+    else
+      result.unready.push_back(refs[i]);
+  }
   return result;
 }
 

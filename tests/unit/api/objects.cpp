@@ -152,6 +152,11 @@ TEST_CASE_FIXTURE(runtime_fixture, "wait returns ready and unready lists in "
     CHECK(w.ready == refs_t{r1, r3, r4});
     CHECK(w.unready == refs_t{n0, n2, n5});
   }
+  SUBCASE("fewer requested than are ready: the first k in input order") {
+    auto w = cafray::wait(refs, 2, patience);
+    CHECK(w.ready == refs_t{r1, r3});
+    CHECK(w.unready == refs_t{n0, n2, r4, n5});
+  }
   SUBCASE("only never-ready objects") {
     auto w = cafray::wait(refs_t{n5, n0}, 1, 50ms);
     CHECK(w.ready.empty());
