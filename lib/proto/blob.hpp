@@ -13,18 +13,18 @@
 
 namespace cafray {
 
-/// madvise(MADV_HUGEPAGE) on the range; a hint, failures are ignored.
-void advise_huge_pages(void* ptr, size_t size) noexcept;
+/// Memory for object data. Small buffers come from malloc. Large ones are
+/// mapped, marked for transparent huge pages and populated by the kernel in
+/// one call: a fresh 1 GiB value then costs 512 page faults' worth of work
+/// done in bulk instead of 262,144 separate faults.
+void* allocate_data(size_t bytes);
+void free_data(void* ptr, size_t bytes) noexcept;
 
-/// Allocates byte buffers for object data. Large buffers come 2 MiB-aligned
-/// and marked for transparent huge pages (a 1 GiB value then faults 512
-/// times, not 262,144), and `resize` leaves new bytes uninitialized because
-/// they are always overwritten right away.
+/// Allocates object buffers with allocate_data; `resize` leaves new bytes
+/// uninitialized because they are always overwritten right away.
 template <class T>
 struct data_allocator {
   using value_type = T;
-
-  static constexpr size_t huge_page = size_t{2} << 20;
 
   data_allocator() = default;
 
@@ -33,23 +33,11 @@ struct data_allocator {
   }
 
   T* allocate(size_t n) {
-    auto bytes = n * sizeof(T);
-    void* ptr = nullptr;
-    if (bytes >= huge_page) {
-      auto rounded = (bytes + huge_page - 1) / huge_page * huge_page;
-      ptr = std::aligned_alloc(huge_page, rounded);
-      if (ptr)
-        advise_huge_pages(ptr, rounded);
-    } else {
-      ptr = std::malloc(bytes > 0 ? bytes : 1);
-    }
-    if (!ptr)
-      throw std::bad_alloc{};
-    return static_cast<T*>(ptr);
+    return static_cast<T*>(allocate_data(n * sizeof(T)));
   }
 
-  void deallocate(T* ptr, size_t) noexcept {
-    std::free(ptr);
+  void deallocate(T* ptr, size_t n) noexcept {
+    free_data(ptr, n * sizeof(T));
   }
 
   /// Default-initializes: no zeroing on resize.

@@ -4,15 +4,8 @@
 
 #include "common/error.hpp"
 
-#include <sys/mman.h>
 
 namespace cafray {
-
-void advise_huge_pages(void* ptr, size_t size) noexcept {
-#ifdef MADV_HUGEPAGE
-  madvise(ptr, size, MADV_HUGEPAGE);
-#endif
-}
 
 const char* to_string(gcs_table x) {
   switch (x) {
