@@ -1,5 +1,7 @@
 #include "api/core_worker.hpp"
 
+#include <algorithm>
+
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -90,19 +92,49 @@ core_worker(core_pointer self, object_store_actor store,
       if (i != st.calls.end() && !i->second.pending.empty()
           && i->second.pending.front() == id)
         i->second.pending.pop_front();
+      auto j = st.single_gets.find(id);
+      if (j != st.single_gets.end()) {
+        for (auto token : j->second)
+          finish(self, token, [&](detail::waiter& w) {
+            w.payloads = std::vector<object_payload>{payload};
+          });
+        st.single_gets.erase(j);
+      }
       caf::anon_send(st.store, put_atom_v, id, std::move(payload));
     },
     [=](get_atom, std::vector<object_id>& ids, caf::timespan timeout,
         uint64_t token) {
+      // The store answers in any case (value, error or timeout); a waiter
+      // that an actor call's result completed first is gone by then.
+      object_id single;
+      if (ids.size() == 1) {
+        single = ids.front();
+        self->state.single_gets[single].push_back(token);
+      }
+      auto forget = [=] {
+        if (single.nil())
+          return;
+        auto& gets = self->state.single_gets;
+        auto i = gets.find(single);
+        if (i == gets.end())
+          return;
+        auto& tokens = i->second;
+        tokens.erase(std::remove(tokens.begin(), tokens.end(), token),
+                     tokens.end());
+        if (tokens.empty())
+          gets.erase(i);
+      };
       self
         ->request(self->state.store, caf::infinite, get_atom_v, std::move(ids),
                   timeout)
         .then(
           [=](std::vector<object_payload>& payloads) {
+            forget();
             finish(self, token,
                    [&](detail::waiter& w) { w.payloads = std::move(payloads); });
           },
           [=](caf::error& err) {
+            forget();
             finish(self, token, [&](detail::waiter& w) { w.err = err; });
           });
     },

@@ -27,6 +27,10 @@ struct core_worker_state {
   std::shared_ptr<detail::waiter_table> waiters;
   std::unordered_map<actor_id, actor_calls> calls;
   std::unordered_map<caf::actor_addr, actor_id> hosts;
+  /// Threads blocked in a get of a single object, by object: an actor call's
+  /// result passes through here, so they get it without waiting for the
+  /// store's answer.
+  std::unordered_map<object_id, std::vector<uint64_t>> single_gets;
 };
 
 /// The process's client actor (see core_worker_actor).
