@@ -44,10 +44,13 @@ void finish(core_pointer self, uint64_t token, T&& fill) {
 } // namespace
 
 core_worker_actor::behavior_type
-core_worker(core_pointer self, object_store_actor store,
-            std::shared_ptr<detail::waiter_table> waiters) {
+core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
+            std::shared_ptr<detail::waiter_table> waiters,
+            std::shared_ptr<detail::submit_queue> submissions) {
   self->state.store = std::move(store);
+  self->state.raylet = std::move(raylet);
   self->state.waiters = std::move(waiters);
+  self->state.submissions = std::move(submissions);
   install_guards(self);
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
@@ -84,6 +87,12 @@ core_worker(core_pointer self, object_store_actor store,
       entry.pending.push_back(id);
       caf::anon_send(caf::actor_cast<actor_host_actor>(host), call_atom_v,
                      std::move(spec), caf::actor_cast<caf::actor>(self));
+    },
+    [=](submit_atom) {
+      auto& st = self->state;
+      for (auto batch = st.submissions->take(); !batch.empty();
+           batch = st.submissions->take())
+        caf::anon_send(st.raylet, submit_atom_v, std::move(batch));
     },
     [=](call_result_atom, const actor_id& actor, const object_id& id,
         object_payload& payload) {
@@ -161,8 +170,11 @@ namespace cafray {
 
 core_worker_actor
 spawn_core_worker(caf::actor_system& sys, object_store_actor store,
-                  std::shared_ptr<detail::waiter_table> waiters) {
-  return sys.spawn(core_worker, std::move(store), std::move(waiters));
+                  raylet_actor raylet,
+                  std::shared_ptr<detail::waiter_table> waiters,
+                  std::shared_ptr<detail::submit_queue> submissions) {
+  return sys.spawn(core_worker, std::move(store), std::move(raylet),
+                   std::move(waiters), std::move(submissions));
 }
 
 } // namespace cafray

@@ -6,6 +6,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "api/detail/submit_queue.hpp"
 #include "api/detail/waiters.hpp"
 #include "proto/object_store_actor.hpp"
 #include "proto/raylet_actor.hpp"
@@ -24,7 +25,9 @@ struct core_worker_state {
   };
 
   object_store_actor store;
+  raylet_actor raylet;
   std::shared_ptr<detail::waiter_table> waiters;
+  std::shared_ptr<detail::submit_queue> submissions;
   std::unordered_map<actor_id, actor_calls> calls;
   std::unordered_map<caf::actor_addr, actor_id> hosts;
   /// Threads blocked in a get of a single object, by object: an actor call's
@@ -36,8 +39,9 @@ struct core_worker_state {
 /// The process's client actor (see core_worker_actor).
 core_worker_actor::behavior_type
 core_worker(core_worker_actor::stateful_pointer<core_worker_state> self,
-            object_store_actor store,
-            std::shared_ptr<detail::waiter_table> waiters);
+            object_store_actor store, raylet_actor raylet,
+            std::shared_ptr<detail::waiter_table> waiters,
+            std::shared_ptr<detail::submit_queue> submissions);
 
 } // namespace cafray
 
@@ -45,6 +49,8 @@ namespace cafray {
 
 core_worker_actor
 spawn_core_worker(caf::actor_system& sys, object_store_actor store,
-                  std::shared_ptr<detail::waiter_table> waiters);
+                  raylet_actor raylet,
+                  std::shared_ptr<detail::waiter_table> waiters,
+                  std::shared_ptr<detail::submit_queue> submissions);
 
 } // namespace cafray

@@ -41,6 +41,7 @@ struct runtime {
   raylet_actor raylet;
   core_worker_actor core;
   std::shared_ptr<detail::waiter_table> waiters;
+  std::shared_ptr<detail::submit_queue> submissions;
   std::shared_ptr<local_objects> objects;  // sealed objects of this node
   node_id node;
   job_id job;
@@ -135,7 +136,9 @@ void start(runtime& r) {
   };
   r.raylet = spawn_raylet(sys, std::move(rc), r.store, r.global, router);
   r.waiters = std::make_shared<detail::waiter_table>();
-  r.core = spawn_core_worker(sys, r.store, r.waiters);
+  r.submissions = std::make_shared<detail::submit_queue>();
+  r.core = spawn_core_worker(sys, r.store, r.raylet, r.waiters,
+                             r.submissions);
   // The job and the functions this driver knows go to the GCS.
   job_record job;
   job.id = r.job;
@@ -174,13 +177,13 @@ void init_impl(caf::actor_system* user_sys, const runtime_config& cfg) {
     r->own_cfg->set("scheduler.policy", caf::atom_from_string(
                                           cfg.scheduler_policy));
     if (cfg.scheduler_policy == "stealing") {
-      // Idle scheduler threads poll for a while before they sleep: a
-      // blocking driver's next request then finds a thread awake instead of
-      // paying a wake-up (about 3x the rate of sync tasks and calls here),
-      // and later sleeps are short (CAF's default relaxed sleep is 10 ms).
+      // Idle scheduler threads poll briefly, then sleep in short steps
+      // (CAF's default relaxed sleep is 10 ms, which a blocking driver
+      // would feel on every call). Longer polling was faster on an idle
+      // machine but collapsed to a few hundred calls per second once other
+      // processes competed for the cores; 1,000 polls held up under load.
       using std::chrono::microseconds;
-      r->own_cfg->set("work-stealing.aggressive-poll-attempts",
-                      size_t{100000});
+      r->own_cfg->set("work-stealing.aggressive-poll-attempts", size_t{1000});
       r->own_cfg->set("work-stealing.moderate-sleep-duration",
                       caf::timespan{microseconds{20}});
       r->own_cfg->set("work-stealing.relaxed-sleep-duration",
@@ -308,9 +311,19 @@ void stamp(task_spec& spec) {
 }
 
 task_id submit_task(task_spec spec) {
+  auto& r = rt();
   stamp(spec);
   auto id = spec.id;
-  caf::anon_send(rt().raylet, submit_atom_v, std::move(spec));
+  switch (r.submissions->push(spec)) {
+    case detail::submit_queue::route::direct:
+      caf::anon_send(r.raylet, submit_atom_v, std::move(spec));
+      break;
+    case detail::submit_queue::route::doorbell:
+      caf::anon_send(r.core, submit_atom_v);
+      break;
+    case detail::submit_queue::route::queued:
+      break;
+  }
   return id;
 }
 

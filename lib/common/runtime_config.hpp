@@ -51,8 +51,8 @@ struct runtime_config {
   uint32_t scheduler_threads = 0;
 
   /// CAF scheduler policy of the runtime's own actor system: "stealing"
-  /// (threads poll before they sleep: lowest latency, some idle CPU) or
-  /// "sharing" (one queue; threads sleep at once).
+  /// (threads poll briefly, then sleep in short steps) or "sharing" (one
+  /// queue; threads sleep at once).
   std::string scheduler_policy = "stealing";
 
   /// Default `max_retries` of tasks.

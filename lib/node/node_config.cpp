@@ -132,8 +132,8 @@ key_descriptor policy_key() {
   d.name = "scheduler.policy";
   d.type = "'stealing' or 'sharing'";
   d.default_value = "'stealing'";
-  d.meaning = "CAF scheduler; 'stealing' polls before sleeping (lowest "
-              "latency), 'sharing' sleeps at once.";
+  d.meaning = "CAF scheduler; 'stealing' polls briefly before sleeping, "
+              "'sharing' sleeps at once.";
   d.apply = [](const caf::config_value& x, node_config& out) {
     std::string str;
     if (auto* a = caf::get_if<caf::atom_value>(&x))

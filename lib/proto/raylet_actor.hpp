@@ -15,6 +15,8 @@ namespace cafray {
 using raylet_actor = caf::typed_actor<
   // A task submitted on this node (driver or worker).
   caf::reacts_to<submit_atom, task_spec>,
+  // Tasks submitted on this node, in submission order.
+  caf::reacts_to<submit_atom, std::vector<task_spec>>,
   // A task the global scheduler placed here.
   caf::reacts_to<place_atom, task_spec>,
   // An argument of a waiting task became available.
@@ -59,6 +61,8 @@ using actor_host_actor = caf::typed_actor<
 using core_worker_actor = caf::typed_actor<
   // Calls a method on the class-based actor hosted by the first argument.
   caf::reacts_to<call_atom, caf::actor, task_spec>,
+  // The process's submission queue has tasks: forward them to the raylet.
+  caf::reacts_to<submit_atom>,
   // A hosted actor finished a call.
   caf::reacts_to<call_result_atom, actor_id, object_id, object_payload>,
   // Fetches objects for a blocked thread.

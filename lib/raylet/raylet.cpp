@@ -82,7 +82,8 @@ void enqueue(raylet_pointer self, task_spec spec) {
                    caf::actor_cast<object_listener_actor>(self));
 }
 
-void admit(raylet_pointer self, task_spec& spec, bool may_spill) {
+void admit(raylet_pointer self, task_spec& spec, bool may_spill,
+           bool dispatch_now = true) {
   auto& st = self->state;
   if (may_spill && !st.sched->feasible(spec.resources)) {
     record_task(self, spec, task_state::spilled);
@@ -91,7 +92,8 @@ void admit(raylet_pointer self, task_spec& spec, bool may_spill) {
   }
   record_task(self, spec, task_state::waiting);
   enqueue(self, std::move(spec));
-  dispatch(self);
+  if (dispatch_now)
+    dispatch(self);
 }
 
 load_report make_report(raylet_pointer self) {
@@ -186,6 +188,11 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
   caf::delayed_anon_send(self, st.cfg.heartbeat, tick_atom_v);
   return {
     [=](submit_atom, task_spec& spec) { admit(self, spec, true); },
+    [=](submit_atom, std::vector<task_spec>& specs) {
+      for (auto& spec : specs)
+        admit(self, spec, true, false);
+      dispatch(self);
+    },
     [=](place_atom, task_spec& spec) { admit(self, spec, false); },
     [=](ready_atom, const object_id& id, const object_payload& payload) {
       self->state.sched->object_ready(id, payload);

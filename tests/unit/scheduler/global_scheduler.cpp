@@ -31,6 +31,7 @@ raylet_actor::behavior_type fake_raylet(caf::actor observer,
                                         std::string label) {
   return {
     [](submit_atom, const task_spec&) {},
+    [](submit_atom, const std::vector<task_spec>&) {},
     [=](place_atom, task_spec& spec) {
       caf::anon_send(observer, place_atom_v, label, std::move(spec));
     },

@@ -35,6 +35,7 @@ constexpr auto max_wait = std::chrono::seconds(10);
 raylet_actor::behavior_type fake_raylet(caf::actor observer) {
   return {
     [](submit_atom, const task_spec&) {},
+    [](submit_atom, const std::vector<task_spec>&) {},
     [](place_atom, const task_spec&) {},
     [](ready_atom, const object_id&, const object_payload&) {},
     [=](done_atom, uint32_t worker, const std::vector<task_id>& ids) {
