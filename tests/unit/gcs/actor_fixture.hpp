@@ -1,5 +1,7 @@
 #pragma once
 
+#include "../common/test_directory.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -69,30 +71,6 @@ public:
 private:
   memory_kv_store inner_;
   std::shared_ptr<counters> counters_;
-};
-
-/// A fresh directory under $TMPDIR (or /tmp), removed at scope exit.
-class test_directory {
-public:
-  test_directory() {
-    auto tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string{tmp && *tmp ? tmp : "/tmp"}
-                          + "/cafray-gcs-test-XXXXXX";
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-
-  ~test_directory() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-
-  const std::string& path() const {
-    return path_;
-  }
-
-private:
-  std::string path_;
 };
 
 /// One actor system per test, and blocking helpers around the GCS protocol.

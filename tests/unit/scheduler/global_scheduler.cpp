@@ -17,42 +17,15 @@
 
 #include "common/error.hpp"
 #include "proto/register_types.hpp"
+#include "../common/fake_raylet.hpp"
 #include "scheduler/global_scheduler.hpp"
 
 using namespace cafray;
+using cafray::test::fake_raylet;
 
 namespace {
 
 constexpr auto max_wait = std::chrono::seconds(10);
-
-/// A raylet that reports every placed task to the test as
-/// (place_atom, label, spec) and does nothing else.
-raylet_actor::behavior_type fake_raylet(caf::actor observer,
-                                        std::string label) {
-  return {
-    [](submit_atom, const task_spec&) {},
-    [](submit_atom, const std::vector<task_spec>&) {},
-    [=](place_atom, task_spec& spec) {
-      caf::anon_send(observer, place_atom_v, label, std::move(spec));
-    },
-    [](ready_atom, const object_id&, const object_payload&) {},
-    [](done_atom, uint32_t, const std::vector<task_id>&) {},
-    [](blocked_atom, uint32_t) {},
-    [](unblocked_atom, uint32_t) {},
-    [](handback_atom, uint32_t, const std::vector<task_spec>&) {},
-    [](create_actor_atom, const task_spec&) -> caf::result<caf::actor> {
-      return make_error(errc::runtime_error, "fake raylet");
-    },
-    [](spawn_behavior_atom, const task_spec&) -> caf::result<caf::actor> {
-      return make_error(errc::runtime_error, "fake raylet");
-    },
-    [](lookup_atom, const actor_id&) -> caf::result<caf::actor> {
-      return make_error(errc::actor_died, "fake raylet");
-    },
-    [](stats_atom) { return load_report{}; },
-    [](tick_atom) {},
-  };
-}
 
 task_spec make_task(uint64_t n, resource_map demand) {
   task_spec spec;

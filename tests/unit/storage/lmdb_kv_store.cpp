@@ -7,7 +7,7 @@
 
 #include "common/error.hpp"
 #include "storage/lmdb_kv_store.hpp"
-#include "test_directory.hpp"
+#include "../common/test_directory.hpp"
 
 using namespace cafray;
 

@@ -20,6 +20,7 @@
 #include "common/error.hpp"
 #include "object_store/object_store.hpp"
 #include "proto/register_types.hpp"
+#include "../common/fake_raylet.hpp"
 #include "test_code.hpp"
 #include "worker/actor_host.hpp"
 #include "worker/worker.hpp"
@@ -30,33 +31,6 @@ using namespace cafray::test;
 namespace {
 
 constexpr auto max_wait = std::chrono::seconds(10);
-
-/// A raylet that forwards (done_atom, worker, tasks) to the test.
-raylet_actor::behavior_type fake_raylet(caf::actor observer) {
-  return {
-    [](submit_atom, const task_spec&) {},
-    [](submit_atom, const std::vector<task_spec>&) {},
-    [](place_atom, const task_spec&) {},
-    [](ready_atom, const object_id&, const object_payload&) {},
-    [=](done_atom, uint32_t worker, const std::vector<task_id>& ids) {
-      caf::anon_send(observer, done_atom_v, worker, ids);
-    },
-    [](blocked_atom, uint32_t) {},
-    [](unblocked_atom, uint32_t) {},
-    [](handback_atom, uint32_t, const std::vector<task_spec>&) {},
-    [](create_actor_atom, const task_spec&) -> caf::result<caf::actor> {
-      return make_error(errc::runtime_error, "fake raylet");
-    },
-    [](spawn_behavior_atom, const task_spec&) -> caf::result<caf::actor> {
-      return make_error(errc::runtime_error, "fake raylet");
-    },
-    [](lookup_atom, const actor_id&) -> caf::result<caf::actor> {
-      return make_error(errc::actor_died, "fake raylet");
-    },
-    [](stats_atom) { return load_report{}; },
-    [](tick_atom) {},
-  };
-}
 
 struct call_result {
   actor_id actor;
@@ -201,7 +175,7 @@ task_spec add_call(uint64_t n, task_arg arg) {
 
 TEST_CASE_FIXTURE(worker_fixture, "a worker puts the result into the store "
                                   "and reports done to its raylet") {
-  auto raylet = track(sys->spawn(fake_raylet, me()));
+  auto raylet = track(sys->spawn(fake_raylet, me(), std::string{}));
   auto w = track(spawn_worker(*sys, 3, raylet, store, gcs_router{}));
   task_spec spec;
   spec.id = task_id{2, 1};
@@ -219,7 +193,7 @@ TEST_CASE_FIXTURE(worker_fixture, "a worker puts the result into the store "
 
 TEST_CASE_FIXTURE(worker_fixture, "a failing task stores its error as the "
                                   "result") {
-  auto raylet = track(sys->spawn(fake_raylet, me()));
+  auto raylet = track(sys->spawn(fake_raylet, me(), std::string{}));
   auto w = track(spawn_worker(*sys, 0, raylet, store, gcs_router{}));
   task_spec spec;
   spec.id = task_id{2, 2};
@@ -237,7 +211,7 @@ TEST_CASE_FIXTURE(worker_fixture, "a failing task stores its error as the "
 
 TEST_CASE_FIXTURE(worker_fixture, "a worker runs its tasks one after the "
                                   "other") {
-  auto raylet = track(sys->spawn(fake_raylet, me()));
+  auto raylet = track(sys->spawn(fake_raylet, me(), std::string{}));
   auto w = track(spawn_worker(*sys, 1, raylet, store, gcs_router{}));
   // One batch of three and one single task.
   std::vector<task_assignment> batch;

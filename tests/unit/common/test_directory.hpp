@@ -12,7 +12,7 @@ public:
   test_directory() {
     auto tmp = std::getenv("TMPDIR");
     std::string pattern = std::string{tmp && *tmp ? tmp : "/tmp"}
-                          + "/cafray-storage-test-XXXXXX";
+                          + "/cafray-test-XXXXXX";
     REQUIRE(mkdtemp(pattern.data()) != nullptr);
     path_ = pattern;
   }

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/send.hpp>
+
+#include "common/error.hpp"
+#include "proto/raylet_actor.hpp"
+
+namespace cafray::test {
+
+/// A raylet that reports to the test what other components tell it, and
+/// does nothing else: (done_atom, worker, task IDs) for finished tasks and
+/// (place_atom, label, spec) for tasks the global scheduler placed.
+inline raylet_actor::behavior_type fake_raylet(caf::actor observer,
+                                               std::string label) {
+  return {
+    [](submit_atom, const task_spec&) {},
+    [](submit_atom, const std::vector<task_spec>&) {},
+    [=](place_atom, task_spec& spec) {
+      caf::anon_send(observer, place_atom_v, label, std::move(spec));
+    },
+    [](ready_atom, const object_id&, const object_payload&) {},
+    [=](done_atom, uint32_t worker, const std::vector<task_id>& ids) {
+      caf::anon_send(observer, done_atom_v, worker, ids);
+    },
+    [](blocked_atom, uint32_t) {},
+    [](unblocked_atom, uint32_t) {},
+    [](handback_atom, uint32_t, const std::vector<task_spec>&) {},
+    [](create_actor_atom, const task_spec&) -> caf::result<caf::actor> {
+      return make_error(errc::runtime_error, "fake raylet");
+    },
+    [](spawn_behavior_atom, const task_spec&) -> caf::result<caf::actor> {
+      return make_error(errc::runtime_error, "fake raylet");
+    },
+    [](lookup_atom, const actor_id&) -> caf::result<caf::actor> {
+      return make_error(errc::actor_died, "fake raylet");
+    },
+    [](stats_atom) { return load_report{}; },
+    [](tick_atom) {},
+  };
+}
+
+} // namespace cafray::test
