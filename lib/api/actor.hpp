@@ -155,10 +155,13 @@ private:
     spec.kind = static_cast<uint8_t>(task_kind::actor_call);
     spec.function = detail::method_name(typeid(C), bytes);
     spec.signature = detail::signature<std::decay_t<Ps>...>::hash();
-    spec.args = {detail::make_arg<Ps>(std::forward<As>(xs))...};
+    detail::ref_holds holds;
+    spec.args = {detail::make_arg<Ps>(holds, std::forward<As>(xs))...};
     spec.actor = state_->id;
     spec.seq = ++state_->seq;
-    return object_ref<R>{detail::call_actor(host(), std::move(spec))};
+    auto result = detail::call_actor(host(), std::move(spec));
+    detail::hold_until_sealed(result, std::move(holds));
+    return object_ref<R>{detail::own(result)};
   }
 
   std::shared_ptr<state> state_;
@@ -182,11 +185,16 @@ public:
     spec.kind = static_cast<uint8_t>(task_kind::actor_create);
     spec.function = detail::class_name(typeid(C));
     spec.signature = detail::signature<As...>::hash();
+    // The constructor's argument objects stay for the rest of the run (an
+    // actor restarted elsewhere reads them again).
+    detail::ref_holds holds;
     spec.args = std::apply(
-      [](auto&... xs) {
-        return std::vector<task_arg>{detail::make_arg<As>(xs)...};
+      [&holds](auto&... xs) {
+        return std::vector<task_arg>{detail::make_arg<As>(holds, xs)...};
       },
       args_);
+    for (auto& hold : holds)
+      hold->escape();
     spec.actor = make_random_id<actor_id>();
     spec.name = opts_.name;
     auto id = spec.actor;

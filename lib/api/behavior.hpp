@@ -95,7 +95,7 @@ public:
                                 make_error(errc::actor_died,
                                            "the typed actor is dead"),
                                 "request"));
-      return object_ref<R>{id};
+      return object_ref<R>{detail::own(id)};
     }
     // One caller actor per handle (shared by copies) sends the requests:
     // messages from one sender arrive in order, so calls run in call order.
@@ -112,7 +112,7 @@ public:
           });
     }};
     caf::anon_send(caller(), std::move(thunk));
-    return object_ref<R>{id};
+    return object_ref<R>{detail::own(id)};
   }
 
 private:

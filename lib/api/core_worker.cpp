@@ -46,11 +46,13 @@ void finish(core_pointer self, uint64_t token, T&& fill) {
 core_worker_actor::behavior_type
 core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
             std::shared_ptr<detail::waiter_table> waiters,
-            std::shared_ptr<detail::submit_queue> submissions) {
+            std::shared_ptr<detail::submit_queue> submissions,
+            std::shared_ptr<detail::release_queue> releases) {
   self->state.store = std::move(store);
   self->state.raylet = std::move(raylet);
   self->state.waiters = std::move(waiters);
   self->state.submissions = std::move(submissions);
+  self->state.releases = std::move(releases);
   install_guards(self);
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
@@ -93,6 +95,12 @@ core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
       for (auto batch = st.submissions->take(); !batch.empty();
            batch = st.submissions->take())
         caf::anon_send(st.raylet, submit_atom_v, std::move(batch));
+    },
+    [=](release_atom) {
+      auto& st = self->state;
+      auto ids = st.releases->take();
+      if (!ids.empty())
+        caf::anon_send(st.store, release_atom_v, std::move(ids));
     },
     [=](call_result_atom, const actor_id& actor, const object_id& id,
         object_payload& payload) {
@@ -172,9 +180,11 @@ core_worker_actor
 spawn_core_worker(caf::actor_system& sys, object_store_actor store,
                   raylet_actor raylet,
                   std::shared_ptr<detail::waiter_table> waiters,
-                  std::shared_ptr<detail::submit_queue> submissions) {
+                  std::shared_ptr<detail::submit_queue> submissions,
+                  std::shared_ptr<detail::release_queue> releases) {
   return sys.spawn(core_worker, std::move(store), std::move(raylet),
-                   std::move(waiters), std::move(submissions));
+                   std::move(waiters), std::move(submissions),
+                   std::move(releases));
 }
 
 } // namespace cafray

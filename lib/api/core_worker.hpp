@@ -28,6 +28,7 @@ struct core_worker_state {
   raylet_actor raylet;
   std::shared_ptr<detail::waiter_table> waiters;
   std::shared_ptr<detail::submit_queue> submissions;
+  std::shared_ptr<detail::release_queue> releases;
   std::unordered_map<actor_id, actor_calls> calls;
   std::unordered_map<caf::actor_addr, actor_id> hosts;
   /// Threads blocked in a get of a single object, by object: an actor call's
@@ -41,7 +42,8 @@ core_worker_actor::behavior_type
 core_worker(core_worker_actor::stateful_pointer<core_worker_state> self,
             object_store_actor store, raylet_actor raylet,
             std::shared_ptr<detail::waiter_table> waiters,
-            std::shared_ptr<detail::submit_queue> submissions);
+            std::shared_ptr<detail::submit_queue> submissions,
+            std::shared_ptr<detail::release_queue> releases);
 
 } // namespace cafray
 
@@ -51,6 +53,7 @@ core_worker_actor
 spawn_core_worker(caf::actor_system& sys, object_store_actor store,
                   raylet_actor raylet,
                   std::shared_ptr<detail::waiter_table> waiters,
-                  std::shared_ptr<detail::submit_queue> submissions);
+                  std::shared_ptr<detail::submit_queue> submissions,
+            std::shared_ptr<detail::release_queue> releases);
 
 } // namespace cafray

@@ -64,13 +64,15 @@ public:
     spec.kind = static_cast<uint8_t>(task_kind::normal);
     spec.function = name_;
     spec.signature = detail::signature<std::decay_t<Ps>...>::hash();
-    spec.args = {detail::make_arg<Ps>(std::forward<As>(xs))...};
+    detail::ref_holds holds;
+    spec.args = {detail::make_arg<Ps>(holds, std::forward<As>(xs))...};
     spec.resources = detail::to_milli(opts_.resources, true);
     spec.max_retries = opts_.max_retries >= 0 ? opts_.max_retries
                                               : detail::default_max_retries();
     spec.name = opts_.name;
-    auto id = detail::submit_task(std::move(spec));
-    return object_ref<R>{object_id{id, 1}};
+    object_id result{detail::submit_task(std::move(spec)), 1};
+    detail::hold_until_sealed(result, std::move(holds));
+    return object_ref<R>{detail::own(result)};
   }
 
 private:
@@ -108,13 +110,15 @@ public:
     task_spec spec;
     spec.function = name_;
     spec.signature = detail::signature<detail::by_name_wire_t<As>...>::hash();
+    detail::ref_holds holds;
     spec.args = {detail::make_arg<detail::by_name_wire_t<As>>(
-      std::forward<As>(xs))...};
+      holds, std::forward<As>(xs))...};
     spec.resources = detail::to_milli(opts_.resources, true);
     spec.max_retries = opts_.max_retries >= 0 ? opts_.max_retries
                                               : detail::default_max_retries();
-    auto id = detail::submit_task(std::move(spec));
-    return object_ref<R>{object_id{id, 1}};
+    object_id result{detail::submit_task(std::move(spec)), 1};
+    detail::hold_until_sealed(result, std::move(holds));
+    return object_ref<R>{detail::own(result)};
   }
 
 private:

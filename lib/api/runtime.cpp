@@ -2,9 +2,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <thread>
+
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -29,6 +34,24 @@ namespace cafray {
 
 namespace {
 
+/// Scheduler threads sleep in steps of tens of microseconds when idle; the
+/// kernel's default timer slack (50 us) would stretch every step to several
+/// times that and every hop through an idle thread with it.
+class timer_slack_hook : public caf::thread_hook {
+public:
+  void init(caf::actor_system&) override {
+    // nop
+  }
+
+  void thread_started() override {
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+  }
+
+  void thread_terminates() override {
+    // nop
+  }
+};
+
 /// Everything one running runtime owns.
 struct runtime {
   runtime_config cfg;
@@ -42,17 +65,33 @@ struct runtime {
   core_worker_actor core;
   std::shared_ptr<detail::waiter_table> waiters;
   std::shared_ptr<detail::submit_queue> submissions;
+  std::shared_ptr<detail::release_queue> releases;
   std::shared_ptr<local_objects> objects;  // sealed objects of this node
   node_id node;
   job_id job;
   task_id driver;
   std::atomic<uint64_t> submitted{0};
   std::atomic<uint64_t> puts{0};
+  uint64_t generation = 0;  // refs of older runtimes release nothing here
 };
+
+std::atomic<uint64_t> generations{0};
 
 std::mutex lifecycle_mtx;
 std::unique_ptr<runtime> current_owner;
 std::atomic<runtime*> current{nullptr};
+
+/// A program that returns from main without calling shutdown() still
+/// exits: registered by the first init, so it runs before the destructors
+/// of every static that existed by then (the actor system would otherwise
+/// wait forever for its actors, or outlive what it uses).
+void shutdown_at_exit() {
+  try {
+    shutdown();
+  } catch (...) {
+    // Exiting anyway.
+  }
+}
 
 runtime& rt() {
   auto ptr = current.load(std::memory_order_acquire);
@@ -123,13 +162,15 @@ void start(runtime& r) {
   rc.max_workers = std::max(r.cfg.max_workers, rc.num_workers);
   rc.heartbeat = std::chrono::milliseconds{r.cfg.heartbeat_interval_ms};
   auto store = r.store;
-  rc.factory.worker = [&sys, store, router](uint32_t index,
-                                            raylet_actor raylet) {
-    return spawn_worker(sys, index, std::move(raylet), store, router);
+  auto arena = r.objects;
+  rc.factory.worker = [&sys, store, router, arena](uint32_t index,
+                                                   raylet_actor raylet) {
+    return spawn_worker(sys, index, std::move(raylet), store, router, arena);
   };
-  rc.factory.actor_host = [&sys, store, router](const task_spec& spec) {
+  rc.factory.actor_host = [&sys, store, router,
+                           arena](const task_spec& spec) {
     return caf::actor_cast<caf::actor>(
-      spawn_actor_host(sys, spec, store, router));
+      spawn_actor_host(sys, spec, store, router, arena));
   };
   rc.factory.behavior = [&sys](const task_spec& spec) {
     return spawn_registered_behavior(sys, spec);
@@ -137,8 +178,9 @@ void start(runtime& r) {
   r.raylet = spawn_raylet(sys, std::move(rc), r.store, r.global, router);
   r.waiters = std::make_shared<detail::waiter_table>();
   r.submissions = std::make_shared<detail::submit_queue>();
+  r.releases = std::make_shared<detail::release_queue>();
   r.core = spawn_core_worker(sys, r.store, r.raylet, r.waiters,
-                             r.submissions);
+                             r.submissions, r.releases);
   // The job and the functions this driver knows go to the GCS.
   job_record job;
   job.id = r.job;
@@ -160,6 +202,7 @@ void init_impl(caf::actor_system* user_sys, const runtime_config& cfg) {
     return;
   auto r = std::make_unique<runtime>();
   r->cfg = cfg;
+  r->generation = generations.fetch_add(1) + 1;
   if (!cfg.address.empty())
     throw error{errc::invalid_config,
                 "cluster mode (address '" + cfg.address
@@ -189,6 +232,7 @@ void init_impl(caf::actor_system* user_sys, const runtime_config& cfg) {
       r->own_cfg->set("work-stealing.relaxed-sleep-duration",
                       caf::timespan{microseconds{100}});
     }
+    r->own_cfg->add_thread_hook<timer_slack_hook>();
     r->own_cfg->set("logger.verbosity", caf::atom("quiet"));
     r->own_sys = std::make_unique<caf::actor_system>(*r->own_cfg);
     r->sys = r->own_sys.get();
@@ -196,6 +240,20 @@ void init_impl(caf::actor_system* user_sys, const runtime_config& cfg) {
   start(*r);
   current.store(r.get(), std::memory_order_release);
   current_owner = std::move(r);
+  static bool exit_hook = std::atexit(shutdown_at_exit) == 0;
+  static_cast<void>(exit_hook);
+  // CAF keeps per-thread memory caches that die with the thread, before
+  // atexit handlers run: when the main thread returns from main, stop the
+  // runtime from one of its own thread-locals, created after those caches
+  // and therefore destroyed before them.
+  if (getpid() == static_cast<pid_t>(syscall(SYS_gettid))) {
+    thread_local struct main_thread_guard {
+      ~main_thread_guard() {
+        shutdown_at_exit();
+      }
+    } guard;
+    static_cast<void>(guard);
+  }
 }
 
 } // namespace
@@ -262,7 +320,67 @@ std::vector<error_record> error_info() {
   return result;
 }
 
+store_stats object_store_stats() {
+  auto& r = rt();
+  store_stats result;
+  caf::scoped_actor self{*r.sys};
+  self->request(r.store, control_timeout, stats_atom_v)
+    .receive([&](store_stats& x) { result = x; },
+             [&](caf::error& err) { throw_error(err); });
+  return result;
+}
+
 namespace detail {
+
+ref_state::ref_state(object_id id) noexcept
+  : id_(id), generation_(generations.load(std::memory_order_relaxed)) {
+}
+
+ref_state::~ref_state() {
+  if (escaped_.load(std::memory_order_relaxed))
+    return;
+  auto r = current.load(std::memory_order_acquire);
+  if (r == nullptr || r->generation != generation_)
+    return;
+  if (r->releases->push(id_))
+    caf::anon_send(r->core, release_atom_v);
+}
+
+std::shared_ptr<ref_state> own(const object_id& id) {
+  return std::make_shared<ref_state>(id);
+}
+
+namespace {
+
+/// Keeps a task's argument objects until its result is sealed: the raylet
+/// and the worker read them until then (Ray's submitted-task references).
+class arg_hold : public seal_watch {
+public:
+  explicit arg_hold(ref_holds holds) : holds_(std::move(holds)) {
+  }
+
+  void sealed(const object_id&) override {
+    // Dropping the holds only queues releases: no call into the arena.
+    std::lock_guard<std::mutex> guard{mtx_};
+    holds_.clear();
+  }
+
+private:
+  std::mutex mtx_;
+  ref_holds holds_;
+};
+
+} // namespace
+
+void hold_until_sealed(const object_id& result, ref_holds holds) {
+  if (holds.empty())
+    return;
+  auto& r = rt();
+  std::vector<object_id> ids{result};
+  if (r.objects->contains(result))
+    return;
+  r.objects->watch(ids, std::make_shared<arg_hold>(std::move(holds)));
+}
 
 caf::actor_system& system() {
   return *rt().sys;
@@ -286,10 +404,14 @@ object_id next_put_id() {
 }
 
 object_id put_blob(blob data) {
+  auto& r = rt();
   auto id = next_put_id();
   object_payload payload;
   payload.data = std::move(data);
-  caf::anon_send(rt().store, put_atom_v, id, std::move(payload));
+  // Sealed in the arena at once (readers on the node see it now); the store
+  // adopts it when its message arrives.
+  r.objects->insert(id, payload);
+  caf::anon_send(r.store, put_atom_v, id, std::move(payload));
   return id;
 }
 
@@ -336,14 +458,31 @@ std::vector<object_payload> fetch(const std::vector<object_id>& ids,
   if (r.objects->find_all(ids, local))
     return local;
   auto [token, w] = r.waiters->open();
-  if (token != 0) {
+  if (token == 0)
+    throw_error(w->err);
+  // The store answers in any case (it pulls, times out or reports a lost
+  // object); the arena's seals usually wake this thread first.
+  auto missing = r.objects->missing(ids);
+  if (missing.empty() && r.objects->find_all(ids, local)) {
+    r.waiters->take(token);
+    return local;
+  }
+  w->unsealed = missing.size();
+  r.objects->watch(missing, w);
+  {
     blocking_section blocking;
     caf::anon_send(r.core, get_atom_v, ids, timeout, token);
     w->await();
   }
-  if (w->err)
-    throw_error(w->err);
-  return std::move(w->payloads);
+  r.objects->unwatch(missing, w.get());
+  if (w->answered.load(std::memory_order_acquire)) {
+    if (w->err)
+      throw_error(w->err);
+    return std::move(w->payloads);
+  }
+  if (!r.objects->find_all(ids, local))
+    throw error{errc::object_lost, "an object vanished from the store"};
+  return local;
 }
 
 std::vector<uint8_t> wait_ids(const std::vector<object_id>& ids,

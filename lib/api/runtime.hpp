@@ -35,7 +35,7 @@ constexpr caf::timespan forever = caf::timespan::max();
 /// Stores a value in the object store.
 template <class T>
 object_ref<T> put(const T& value) {
-  return object_ref<T>{detail::put_blob(encode<T>(value))};
+  return object_ref<T>{detail::own(detail::put_blob(encode<T>(value)))};
 }
 
 /// Blocks until the object exists; returns it or throws its error.
@@ -96,5 +96,13 @@ wait_result<T> wait(const std::vector<object_ref<T>>& refs,
 
 /// The errors recorded in the GCS so far, oldest first.
 std::vector<error_record> error_info();
+
+/// The local object store's counters: objects held, their bytes, gets
+/// waiting. Objects go when the last copy of their owner's ref does (and
+/// every task reading them is done); refs that were serialized into values
+/// or passed as ref-typed arguments keep their objects for the whole run.
+/// Releases travel asynchronously, so a count may lag a dropped ref by a
+/// moment.
+store_stats object_store_stats();
 
 } // namespace cafray

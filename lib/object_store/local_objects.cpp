@@ -1,28 +1,136 @@
 #include "object_store/local_objects.hpp"
 
-#include <mutex>
+#include <algorithm>
 
 namespace cafray {
 
-void local_objects::insert(const object_id& id, object_payload payload) {
-  auto& s = shard_of(id);
-  std::unique_lock guard{s.mtx};
-  if (s.objects.emplace(id, std::move(payload)).second)
-    size_.fetch_add(1, std::memory_order_relaxed);
+seal_watch::~seal_watch() {
+  // nop
 }
 
-void local_objects::erase(const object_id& id) {
+bool local_objects::insert(const object_id& id, object_payload payload) {
+  {
+    auto& s = shard_of(id);
+    std::unique_lock guard{s.mtx};
+    if (!s.objects.emplace(id, entry{std::move(payload), false}).second)
+      return false;
+    size_.fetch_add(1, std::memory_order_relaxed);
+  }
+  notify(id);
+  return true;
+}
+
+bool local_objects::adopt(const object_id& id, object_payload payload) {
+  {
+    auto& s = shard_of(id);
+    std::unique_lock guard{s.mtx};
+    auto [i, added] = s.objects.try_emplace(id);
+    if (!added) {
+      if (i->second.adopted)
+        return false;
+      i->second.adopted = true;
+      return true;
+    }
+    i->second.payload = std::move(payload);
+    i->second.adopted = true;
+    size_.fetch_add(1, std::memory_order_relaxed);
+  }
+  notify(id);
+  return true;
+}
+
+void local_objects::notify(const object_id& id) {
+  // Pairs with the fence in `watch`: either the watcher's re-check sees
+  // this object, or this load sees the watcher's registration.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (watch_count_.load(std::memory_order_relaxed) == 0)
+    return;
+  std::lock_guard<std::mutex> guard{watch_mtx_};
+  auto [first, last] = watches_.equal_range(id);
+  if (first == last)
+    return;
+  for (auto i = first; i != last; ++i)
+    i->second->sealed(id);
+  watch_count_.fetch_sub(static_cast<size_t>(std::distance(first, last)),
+                         std::memory_order_relaxed);
+  watches_.erase(first, last);
+}
+
+std::vector<object_id>
+local_objects::missing(const std::vector<object_id>& ids) const {
+  std::vector<object_id> result;
+  for (auto& id : ids)
+    if (!contains(id))
+      result.push_back(id);
+  std::sort(result.begin(), result.end());
+  result.erase(std::unique(result.begin(), result.end()), result.end());
+  return result;
+}
+
+void local_objects::watch(const std::vector<object_id>& ids,
+                          const std::shared_ptr<seal_watch>& w) {
+  if (ids.empty())
+    return;
+  {
+    std::lock_guard<std::mutex> guard{watch_mtx_};
+    for (auto& id : ids)
+      watches_.emplace(id, w);
+    watch_count_.fetch_add(ids.size(), std::memory_order_relaxed);
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Objects sealed before the registration: whoever removes the
+  // registration reports the seal, so each ID is reported once.
+  for (auto& id : ids) {
+    if (!contains(id))
+      continue;
+    std::lock_guard<std::mutex> guard{watch_mtx_};
+    auto [first, last] = watches_.equal_range(id);
+    for (auto i = first; i != last; ++i) {
+      if (i->second.get() == w.get()) {
+        watches_.erase(i);
+        watch_count_.fetch_sub(1, std::memory_order_relaxed);
+        w->sealed(id);
+        break;
+      }
+    }
+  }
+}
+
+void local_objects::unwatch(const std::vector<object_id>& ids,
+                            const seal_watch* w) {
+  if (watch_count_.load(std::memory_order_relaxed) == 0)
+    return;
+  std::lock_guard<std::mutex> guard{watch_mtx_};
+  for (auto& id : ids) {
+    auto [first, last] = watches_.equal_range(id);
+    for (auto i = first; i != last;) {
+      if (i->second.get() == w) {
+        i = watches_.erase(i);
+        watch_count_.fetch_sub(1, std::memory_order_relaxed);
+      } else {
+        ++i;
+      }
+    }
+  }
+}
+
+local_objects::erased local_objects::erase(const object_id& id) {
   auto& s = shard_of(id);
   std::unique_lock guard{s.mtx};
-  if (s.objects.erase(id) != 0)
-    size_.fetch_sub(1, std::memory_order_relaxed);
+  auto i = s.objects.find(id);
+  if (i == s.objects.end())
+    return erased::absent;
+  auto result = i->second.adopted ? erased::adopted : erased::unadopted;
+  s.objects.erase(i);
+  size_.fetch_sub(1, std::memory_order_relaxed);
+  return result;
 }
 
 const object_payload* local_objects::find(const object_id& id) const {
   auto& s = shard_of(id);
   std::shared_lock guard{s.mtx};
   auto i = s.objects.find(id);
-  return i != s.objects.end() ? &i->second : nullptr;
+  return i != s.objects.end() ? &i->second.payload : nullptr;
 }
 
 bool local_objects::find_all(const std::vector<object_id>& ids,
@@ -35,7 +143,7 @@ bool local_objects::find_all(const std::vector<object_id>& ids,
     auto i = s.objects.find(id);
     if (i == s.objects.end())
       return false;
-    out.push_back(i->second);
+    out.push_back(i->second.payload);
   }
   return true;
 }

@@ -74,10 +74,11 @@ void report(store_pointer self, const object_id& id,
 void seal(store_pointer self, const object_id& id,
           const object_payload& payload) {
   auto& st = self->state;
-  if (st.table.contains(id))
+  bool fresh = false;
+  auto completed = st.table.seal(id, payload, &fresh);
+  if (!fresh)
     return;
   report(self, id, payload);
-  auto completed = st.table.seal(id, payload);
   for (auto token : completed)
     complete(self, token, &id, &payload);
 }
@@ -154,8 +155,14 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
         caf::anon_send(listener, ready_atom_v, id, *p);
         return;
       }
+      // A producer on the node may seal it in the arena meanwhile.
       bool done = false;
       auto token = st.table.open({id}, 1, done);
+      if (done) {
+        if (auto p = st.table.find(id))
+          caf::anon_send(listener, ready_atom_v, id, *p);
+        return;
+      }
       object_store_state::pending_request entry;
       entry.kind = object_store_state::pending_request::subscribe;
       entry.listener = std::move(listener);

@@ -9,16 +9,19 @@ object_table::object_table(std::shared_ptr<local_objects> storage)
 }
 
 std::vector<uint64_t> object_table::seal(const object_id& id,
-                                         object_payload payload) {
+                                         object_payload payload,
+                                         bool* fresh) {
   std::vector<uint64_t> completed;
-  if (contains(id))
-    return completed;
-  auto released = released_.erase(id) != 0;
   auto size = payload.data.size();
-  if (!released) {
+  auto adopted = storage_->adopt(id, std::move(payload));
+  if (fresh)
+    *fresh = adopted;
+  if (!adopted)
+    return completed;
+  if (released_.erase(id) != 0)
+    storage_->erase(id);
+  else
     bytes_ += size;
-    storage_->insert(id, std::move(payload));
-  }
   auto i = waiting_.find(id);
   if (i == waiting_.end())
     return completed;
@@ -98,11 +101,18 @@ void object_table::close(uint64_t token) {
 
 void object_table::release(const std::vector<object_id>& ids) {
   for (auto& id : ids) {
-    if (auto p = storage_->find(id)) {
-      bytes_ -= p->data.size();
-      storage_->erase(id);
-    } else {
-      released_.insert(id);
+    auto p = storage_->find(id);
+    auto size = p ? p->data.size() : 0;
+    switch (storage_->erase(id)) {
+      case local_objects::erased::adopted:
+        bytes_ -= size;
+        break;
+      case local_objects::erased::unadopted:
+        // Sealed by its producer, its message to the store still on the
+        // way: that adoption must not bring it back.
+      case local_objects::erased::absent:
+        released_.insert(id);
+        break;
     }
   }
 }

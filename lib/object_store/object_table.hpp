@@ -30,9 +30,11 @@ public:
   explicit object_table(std::shared_ptr<local_objects> storage
                         = std::make_shared<local_objects>());
 
-  /// Seals an object. Returns the tokens of requests that became complete,
-  /// in the order they were made. A second seal of the same ID is ignored.
-  std::vector<uint64_t> seal(const object_id& id, object_payload payload);
+  /// Seals an object, or adopts one a producer sealed in the arena already.
+  /// Returns the tokens of requests that became complete, in the order they
+  /// were made. A second seal of the same ID is ignored (`fresh` tells).
+  std::vector<uint64_t> seal(const object_id& id, object_payload payload,
+                             bool* fresh = nullptr);
 
   /// The payload, or nullptr if the object does not exist (yet).
   const object_payload* find(const object_id& id) const;

@@ -64,6 +64,8 @@ void run(host_pointer self, hosted_call& call) {
     if (result.failed())
       report_error(st.gcs, result.error);
   }
+  if (st.arena)
+    st.arena->insert(call.spec.return_id(), result);
   caf::anon_send(caf::actor_cast<core_worker_actor>(call.reply_to),
                  call_result_atom_v, call.spec.actor, call.spec.return_id(),
                  std::move(result));
@@ -82,11 +84,12 @@ void drain(host_pointer self) {
 
 actor_host_actor::behavior_type
 actor_host(host_pointer self, task_spec creation, object_store_actor store,
-           gcs_router gcs) {
+           gcs_router gcs, std::shared_ptr<local_objects> arena) {
   auto& st = self->state;
   st.cls = registry::instance().find_class(creation.function);
   st.store = std::move(store);
   st.gcs = std::move(gcs);
+  st.arena = std::move(arena);
   install_guards(self);
   enqueue(self, std::move(creation), caf::actor{});
   drain(self);
@@ -113,9 +116,11 @@ actor_host(host_pointer self, task_spec creation, object_store_actor store,
 }
 
 actor_host_actor spawn_actor_host(caf::actor_system& sys, task_spec creation,
-                                  object_store_actor store, gcs_router gcs) {
+                                  object_store_actor store, gcs_router gcs,
+                                  std::shared_ptr<local_objects> arena) {
   return sys.spawn<caf::detached>(actor_host, std::move(creation),
-                                  std::move(store), std::move(gcs));
+                                  std::move(store), std::move(gcs),
+                                  std::move(arena));
 }
 
 } // namespace cafray

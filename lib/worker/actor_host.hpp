@@ -7,6 +7,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "object_store/local_objects.hpp"
 #include "proto/gcs_router.hpp"
 #include "proto/object_store_actor.hpp"
 #include "proto/raylet_actor.hpp"
@@ -33,6 +34,7 @@ struct actor_host_state {
   std::deque<hosted_call> queue;
   object_store_actor store;
   gcs_router gcs;
+  std::shared_ptr<local_objects> arena;  // may be null
   task_context ctx;
 };
 
@@ -43,10 +45,15 @@ struct actor_host_state {
 /// order of calls is the order of arrival.
 actor_host_actor::behavior_type
 actor_host(actor_host_actor::stateful_pointer<actor_host_state> self,
-           task_spec creation, object_store_actor store, gcs_router gcs);
+           task_spec creation, object_store_actor store, gcs_router gcs,
+           std::shared_ptr<local_objects> arena);
 
-/// Spawns a host on a thread of its own (methods may block in `get`).
+/// Spawns a host on a thread of its own (methods may block in `get`). With
+/// an `arena`, each call's result is sealed there before the caller hears
+/// of it (see `worker`).
 actor_host_actor spawn_actor_host(caf::actor_system& sys, task_spec creation,
-                                  object_store_actor store, gcs_router gcs);
+                                  object_store_actor store, gcs_router gcs,
+                                  std::shared_ptr<local_objects> arena
+                                  = nullptr);
 
 } // namespace cafray

@@ -127,7 +127,7 @@ private:
 
 void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
                   raylet_actor raylet, object_store_actor store,
-                  gcs_router gcs) {
+                  gcs_router gcs, std::shared_ptr<local_objects> arena) {
   task_context ctx;
   result_batch results;
   ctx.worker = index;
@@ -151,6 +151,8 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
     auto result = run_function(x.spec, x.resolved);
     if (result.failed())
       report_error(gcs, result.error);
+    if (arena)
+      arena->insert(x.spec.return_id(), result);
     results.add(x.spec.id, x.spec.return_id(), std::move(result));
     if (results.size() >= result_batch::max_size || clock::now() - start > slow
         || queue->empty())
@@ -165,13 +167,14 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
 
 worker_actor::behavior_type
 worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
-       raylet_actor raylet, object_store_actor store, gcs_router gcs) {
+       raylet_actor raylet, object_store_actor store, gcs_router gcs,
+       std::shared_ptr<local_objects> arena) {
   auto& st = self->state;
   st.index = index;
   st.raylet = raylet;
   st.queue = std::make_shared<task_queue>();
   st.executor = std::thread{execute_loop, st.queue, index, std::move(raylet),
-                            std::move(store), std::move(gcs)};
+                            std::move(store), std::move(gcs), std::move(arena)};
   install_guards(self);
   return {
     [=](execute_atom, std::vector<task_assignment>& batch) {
@@ -193,9 +196,10 @@ worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
 
 worker_actor spawn_worker(caf::actor_system& sys, uint32_t index,
                           raylet_actor raylet, object_store_actor store,
-                          gcs_router gcs) {
+                          gcs_router gcs,
+                          std::shared_ptr<local_objects> arena) {
   return sys.spawn(worker, index, std::move(raylet), std::move(store),
-                   std::move(gcs));
+                   std::move(gcs), std::move(arena));
 }
 
 } // namespace cafray

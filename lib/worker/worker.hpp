@@ -9,6 +9,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
+#include "object_store/local_objects.hpp"
 #include "proto/gcs_router.hpp"
 #include "proto/object_store_actor.hpp"
 #include "proto/raylet_actor.hpp"
@@ -63,14 +64,19 @@ struct worker_state {
 };
 
 /// Runs the tasks its raylet dispatches, one at a time in arrival order, on
-/// an executor thread of its own.
+/// an executor thread of its own. With an `arena` (the node's shared
+/// objects), each result is sealed there the moment it exists, which wakes
+/// its readers on the node; the store and the raylet hear of it after, in
+/// batches.
 worker_actor::behavior_type
 worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
-       raylet_actor raylet, object_store_actor store, gcs_router gcs);
+       raylet_actor raylet, object_store_actor store, gcs_router gcs,
+       std::shared_ptr<local_objects> arena);
 
 worker_actor spawn_worker(caf::actor_system& sys, uint32_t index,
                           raylet_actor raylet, object_store_actor store,
-                          gcs_router gcs);
+                          gcs_router gcs,
+                          std::shared_ptr<local_objects> arena = nullptr);
 
 /// Records a failed task in the GCS errors table (fire and forget).
 void report_error(const gcs_router& gcs, const error_record& err);

@@ -20,9 +20,11 @@ namespace cafray::detail {
 
 /// Encodes one argument for a parameter of type `P`: an object_ref<T> where
 /// a `T` is expected becomes a dependency, anything else a value (large
-/// values go to the object store and become dependencies too).
+/// values go to the object store and become dependencies too). The objects
+/// a dependency names are added to `holds`: the caller keeps them until the
+/// task is done.
 template <class P, class A>
-task_arg make_arg(A&& a) {
+task_arg make_arg(ref_holds& holds, A&& a) {
   using PD = std::decay_t<P>;
   using AD = std::decay_t<A>;
   task_arg arg;
@@ -31,6 +33,8 @@ task_arg make_arg(A&& a) {
                   "object_ref<T> passed where a different type is expected");
     arg.kind = static_cast<uint8_t>(arg_kind::resolved);
     arg.ref = a.id();
+    if (a.owner())
+      holds.push_back(a.owner());
   } else {
     static_assert(std::is_convertible_v<A&&, PD>,
                   "argument does not convert to the parameter type");
@@ -38,6 +42,7 @@ task_arg make_arg(A&& a) {
     if (bytes.size() > inline_threshold()) {
       arg.kind = static_cast<uint8_t>(arg_kind::resolved);
       arg.ref = put_blob(std::move(bytes));
+      holds.push_back(own(arg.ref));
     } else {
       arg.value = std::move(bytes);
     }

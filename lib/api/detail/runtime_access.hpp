@@ -8,9 +8,17 @@
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
 
+#include "api/object_ref.hpp"
 #include "proto/messages.hpp"
 
 namespace cafray::detail {
+
+/// A hold on an object this process creates; the ref that carries it
+/// releases the object when its last copy goes.
+std::shared_ptr<ref_state> own(const object_id& id);
+
+/// Keeps `holds` (a task's argument objects) until `result` is sealed.
+void hold_until_sealed(const object_id& result, ref_holds holds);
 
 /// Stores bytes as a new object owned by the caller; returns its ID.
 object_id put_blob(blob data);

@@ -1,5 +1,7 @@
 #include "api/detail/submit_queue.hpp"
 
+#include <utility>
+
 namespace cafray::detail {
 
 submit_queue::route submit_queue::push(task_spec& spec) {
@@ -26,6 +28,17 @@ std::vector<task_spec> submit_queue::take() {
   else
     result.swap(items_);
   return result;
+}
+
+bool release_queue::push(const object_id& id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  items_.push_back(id);
+  return items_.size() == 1;
+}
+
+std::vector<object_id> release_queue::take() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return std::exchange(items_, {});
 }
 
 } // namespace cafray::detail

@@ -37,4 +37,20 @@ private:
   clock::time_point last_;
 };
 
+/// Objects the process's refs let go of, on their way to the store in
+/// batches: the first one rings the core worker's doorbell, which takes all
+/// that gathered by the time it runs.
+class release_queue {
+public:
+  /// Queues an ID; true if the caller must ring the doorbell.
+  bool push(const object_id& id);
+
+  /// Everything queued; lowers the doorbell.
+  std::vector<object_id> take();
+
+private:
+  std::mutex mtx_;
+  std::vector<object_id> items_;
+};
+
 } // namespace cafray::detail

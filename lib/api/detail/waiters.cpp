@@ -8,11 +8,21 @@
 namespace cafray::detail {
 
 void waiter::finish() {
+  answered.store(true, std::memory_order_release);
+  wake();
+}
+
+void waiter::wake() {
   {
     std::lock_guard<std::mutex> guard{mtx};
     done.store(true, std::memory_order_release);
   }
   cv.notify_one();
+}
+
+void waiter::sealed(const object_id&) {
+  if (unsealed.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    wake();
 }
 
 void waiter::await() {
@@ -33,6 +43,7 @@ std::pair<uint64_t, std::shared_ptr<waiter>> waiter_table::open() {
   std::lock_guard<std::mutex> guard{mtx_};
   if (closed_) {
     w->err = make_error(errc::shutting_down);
+    w->answered = true;
     w->done = true;
     return {0, w};
   }

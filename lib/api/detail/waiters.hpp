@@ -10,21 +10,31 @@
 
 #include <caf/error.hpp>
 
+#include "object_store/local_objects.hpp"
 #include "proto/messages.hpp"
 
 namespace cafray::detail {
 
 /// One blocked thread's slot: filled by the core worker, read by the thread.
-struct waiter {
+/// A `get` also watches the node's arena: the seal of the last missing
+/// object wakes the thread before the store's answer arrives.
+struct waiter : seal_watch {
   std::mutex mtx;
   std::condition_variable cv;
-  std::atomic<bool> done{false};
+  std::atomic<bool> done{false};      // woken, by the answer or the seals
+  std::atomic<bool> answered{false};  // the fields below are filled
+  std::atomic<size_t> unsealed{0};    // watched objects not sealed yet
   std::vector<object_payload> payloads;
   std::vector<uint8_t> flags;
   caf::error err;
 
-  /// Marks the slot complete and wakes its thread.
+  /// Marks the slot answered and wakes its thread.
   void finish();
+
+  /// Wakes the thread without an answer.
+  void wake();
+
+  void sealed(const object_id& id) override;
 
   /// Blocks until `finish`; spins briefly first, since most answers come
   /// back within microseconds and a futex wake-up costs more than that.
