@@ -16,7 +16,9 @@ namespace cafray {
 /// Memory for object data. Small buffers come from malloc. Large ones are
 /// mapped, marked for transparent huge pages and populated by the kernel in
 /// one call: a fresh 1 GiB value then costs 512 page faults' worth of work
-/// done in bulk instead of 262,144 separate faults.
+/// done in bulk instead of 262,144 separate faults. Freed large buffers (up
+/// to 1 GiB in all) are kept and handed out again for the same size, already
+/// populated.
 void* allocate_data(size_t bytes);
 void free_data(void* ptr, size_t bytes) noexcept;
 

@@ -16,8 +16,22 @@ namespace cafray {
 template <class T>
 std::string encode_record(const T& x) {
   std::vector<char> buf;
+  buf.reserve(256);
   caf::binary_serializer sink{nullptr, buf};
   if (auto err = sink(const_cast<T&>(x)))
+    return {};
+  return std::string{buf.begin(), buf.end()};
+}
+
+/// Encodes fields one after the other: the same bytes as `encode_record` of
+/// a struct whose `inspect` lists exactly these fields (CAF's binary format
+/// has no framing), without building the struct first.
+template <class... Ts>
+std::string encode_fields(const Ts&... xs) {
+  std::vector<char> buf;
+  buf.reserve(256);
+  caf::binary_serializer sink{nullptr, buf};
+  if (auto err = sink(const_cast<Ts&>(xs)...))
     return {};
   return std::string{buf.begin(), buf.end()};
 }

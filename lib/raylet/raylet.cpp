@@ -24,13 +24,11 @@ int64_t now_ns() {
 using raylet_pointer = raylet_actor::stateful_pointer<raylet_state>;
 
 void record_task(raylet_pointer self, const task_spec& spec, task_state s) {
-  task_record rec;
-  rec.spec = spec;
-  rec.state = static_cast<uint8_t>(s);
-  rec.node = self->state.cfg.node;
-  rec.updated_ns = now_ns();
+  // A task_record, encoded without copying the spec into one.
+  auto state = static_cast<uint8_t>(s);
   self->state.task_rows.push_back(
-    kv_entry{to_key(spec.id), encode_record(rec)});
+    kv_entry{to_key(spec.id), encode_fields(spec, state, self->state.cfg.node,
+                                            now_ns())});
 }
 
 void flush_rows(raylet_pointer self) {

@@ -79,7 +79,12 @@ caf::error lmdb_kv_store::open_env() {
     return to_error(rc, "mdb_env_set_mapsize");
   // MDB_NOTLS: an actor's handlers run on whatever scheduler thread is free,
   // so read transactions must not be bound to a thread.
-  unsigned flags = MDB_NOTLS | (opts_.sync ? 0u : unsigned{MDB_NOSYNC});
+  // Without fsync, commits write through the map (MDB_WRITEMAP): no write
+  // system call per dirty page, and a commit is still in the page cache, so
+  // it survives a crash of the process.
+  unsigned flags = MDB_NOTLS
+                   | (opts_.sync ? 0u
+                                 : unsigned{MDB_NOSYNC} | unsigned{MDB_WRITEMAP});
   if (auto rc = mdb_env_open(env_, directory_.c_str(), flags, 0644);
       rc != MDB_SUCCESS)
     return to_error(rc, ("mdb_env_open " + directory_).c_str());

@@ -184,3 +184,24 @@ TEST_CASE("decoding garbage fails instead of crashing") {
   auto empty = decode_record<node_record>(std::string{});
   CHECK_FALSE(empty);
 }
+
+TEST_CASE("encode_fields writes the bytes of the struct those fields make") {
+  task_record x;
+  x.spec.id = tid(1, 2);
+  x.spec.function = "f";
+  x.spec.resources = {{"CPU", 1000}};
+  x.spec.args = {task_arg{}};
+  x.state = static_cast<uint8_t>(task_state::waiting);
+  x.node = node_id{3, 4};
+  x.updated_ns = 5;
+  auto whole = encode_record(x);
+  auto fields = encode_fields(x.spec, x.state, x.node, x.updated_ns);
+  CHECK(!whole.empty());
+  CHECK(fields == whole);
+  auto back = decode_record<task_record>(fields);
+  REQUIRE(back);
+  CHECK(back->spec.id == tid(1, 2));
+  CHECK(back->spec.function == "f");
+  CHECK(back->node == node_id{3, 4});
+  CHECK(back->updated_ns == 5);
+}

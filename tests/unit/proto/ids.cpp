@@ -52,13 +52,17 @@ TEST_CASE("to_key orders bytes as operator< orders ids") {
   }
 }
 
-TEST_CASE("derive_task_id is unique for 100k indices and keeps the high word") {
+TEST_CASE("derive_task_id is unique for 100k indices; siblings sort by index") {
   task_id parent{0xabcdef0123456789ULL, 0x1111111111111111ULL};
   std::unordered_set<task_id> seen;
   seen.reserve(100000);
+  auto first = derive_task_id(parent, 0);
   for (uint64_t i = 0; i < 100000; ++i) {
     auto id = derive_task_id(parent, i);
-    REQUIRE_EQ(id.hi, parent.hi);
+    REQUIRE_EQ(id.hi, first.hi);
+    REQUIRE_EQ(id.lo, i);
+    if (i > 0)
+      REQUIRE(to_key(derive_task_id(parent, i - 1)) < to_key(id));
     REQUIRE(id != parent);
     REQUIRE_FALSE(id.nil());
     seen.insert(id);
