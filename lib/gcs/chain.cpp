@@ -25,6 +25,16 @@ chain_config::successor(replica_id id) const noexcept {
   return *(pos + 1);
 }
 
+void remember_request(chain_client_table& clients, const chain_entry& entry) {
+  auto& record = clients[entry.client];
+  if (entry.oldest_pending > record.oldest_pending) {
+    record.oldest_pending = entry.oldest_pending;
+    record.applied.erase(record.applied.begin(),
+                         record.applied.lower_bound(entry.oldest_pending));
+  }
+  record.applied[entry.request] = entry.seq;
+}
+
 const char* payload_name(const chain_payload& payload) noexcept {
   static constexpr const char* names[] = {
       "write_request", "read_request",     "write_ack",   "read_reply",

@@ -77,7 +77,20 @@ struct chain_client_record {
   uint64_t oldest_pending = 0;
   /// Request number -> sequence number of its write.
   std::map<uint64_t, chain_seq> applied;
+
+  friend bool operator==(const chain_client_record& x,
+                         const chain_client_record& y) {
+    return x.oldest_pending == y.oldest_pending && x.applied == y.applied;
+  }
 };
+
+/// The retry table: every client's record.
+using chain_client_table = std::map<chain_client_id, chain_client_record>;
+
+/// Records `entry` in `clients`, forgetting the requests of its client that
+/// are below the entry's `oldest_pending`. Replicas and stores keep the same
+/// table this way.
+void remember_request(chain_client_table& clients, const chain_entry& entry);
 
 /// One stored row.
 struct chain_row {
@@ -90,7 +103,18 @@ struct chain_row {
 struct chain_snapshot {
   chain_seq seq = 0;
   std::vector<chain_row> rows;
-  std::map<chain_client_id, chain_client_record> clients;
+  chain_client_table clients;
+};
+
+/// What a replica needs besides its rows to resume after a restart: the
+/// writes it applied that the chain may not have acknowledged (it resends
+/// them to its successor) and the retry table.
+struct chain_durable_state {
+  /// Everything up to here was acknowledged and left the log.
+  chain_seq trimmed = 0;
+  /// Applied writes after `trimmed`, in sequence order.
+  std::vector<chain_entry> log;
+  chain_client_table clients;
 };
 
 // -- messages: client -> replica ----------------------------------------------
@@ -136,6 +160,8 @@ enum class chain_refusal {
   not_ready,     // a new tail that has not caught up yet
   no_lease,      // the tail's lease ran out: it may have been replaced
   retired,       // no longer in the chain
+  full,          // the head's store reached its maximum size: not retried
+  invalid,       // the write does not fit the store (table or key size)
 };
 
 /// Refusal of request `request`; `epoch` is the replica's configuration.

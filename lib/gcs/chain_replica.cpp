@@ -14,9 +14,16 @@ constexpr size_t max_open_heartbeats = 32;
 chain_replica::chain_replica(replica_id self, chain_store& store,
                              clock_function clock)
   : self_(self), store_(store), clock_(std::move(clock)) {
+  // After a restart the log holds what the chain may not have acknowledged:
+  // it goes to the successor again with the first configuration.
   last_ = store_.last_applied();
-  acked_ = last_;
-  client_acked_ = last_;
+  auto durable = store_.recover();
+  acked_ = std::min(durable.trimmed, last_);
+  client_acked_ = acked_;
+  for (auto& entry : durable.log)
+    if (entry.seq > acked_ && entry.seq <= last_)
+      log_.emplace_hint(log_.end(), entry.seq, std::move(entry));
+  clients_ = std::move(durable.clients);
 }
 
 bool chain_replica::is_head() const noexcept {
@@ -145,6 +152,8 @@ void chain_replica::on_write(const chain_address& from,
   auto why = refuse_client(msg.epoch);
   if (!why && !is_head())
     why = chain_refusal::not_head;
+  if (!why && !store_.accepts(msg.write))
+    why = chain_refusal::invalid;
   if (why) {
     reply(from, chain_refused{msg.request, *why, epoch()}, out);
     return;
@@ -169,7 +178,8 @@ void chain_replica::on_write(const chain_address& from,
   entry.request = msg.request;
   entry.oldest_pending = msg.oldest_pending;
   entry.write = msg.write;
-  accept(std::move(entries), out);
+  if (accept(std::move(entries), out) == accept_result::full)
+    reply(from, chain_refused{msg.request, chain_refusal::full, epoch()}, out);
 }
 
 void chain_replica::on_read(const chain_address& from,
@@ -194,8 +204,8 @@ void chain_replica::on_forward(const chain_forward& msg, chain_outbox& out) {
   accept(msg.entries, out);
 }
 
-void chain_replica::accept(std::vector<chain_entry> entries,
-                           chain_outbox& out) {
+chain_replica::accept_result
+chain_replica::accept(std::vector<chain_entry> entries, chain_outbox& out) {
   std::vector<chain_entry> batch;
   batch.reserve(entries.size());
   auto expected = [&] { return last_ + 1 + batch.size(); };
@@ -213,15 +223,19 @@ void chain_replica::accept(std::vector<chain_entry> entries,
       batch.push_back(std::move(node.mapped()));
   }
   if (batch.empty())
-    return;
+    return accept_result::applied;
   if (!store_.apply(batch)) {
-    // The store cannot take more (a full disk): stop, so that the
-    // coordinator replaces this replica once its heartbeats stop.
+    // At the head, a store at its maximum size refuses the new writes and
+    // nothing else happens: its successors hold no more than it does.
+    if (store_.full() && is_head())
+      return accept_result::full;
+    // Anything else (a broken disk): stop, so that the coordinator replaces
+    // this replica once its heartbeats stop.
     retired_ = true;
-    return;
+    return accept_result::failed;
   }
   for (auto& entry : batch)
-    remember_request(entry);
+    remember_request(clients_, entry);
   last_ = batch.back().seq;
   if (auto next = config_.successor(self_))
     send(*next, chain_forward{epoch(), batch}, out);
@@ -233,16 +247,7 @@ void chain_replica::accept(std::vector<chain_entry> entries,
     settle(out);
   if (ready_at_ && last_ >= *ready_at_)
     catch_up(out);
-}
-
-void chain_replica::remember_request(const chain_entry& entry) {
-  auto& record = clients_[entry.client];
-  if (entry.oldest_pending > record.oldest_pending) {
-    record.oldest_pending = entry.oldest_pending;
-    record.applied.erase(record.applied.begin(),
-                         record.applied.lower_bound(entry.oldest_pending));
-  }
-  record.applied[entry.request] = entry.seq;
+  return accept_result::applied;
 }
 
 void chain_replica::settle(chain_outbox& out) {
@@ -266,6 +271,7 @@ void chain_replica::settle(chain_outbox& out) {
 void chain_replica::trim_log() {
   auto upto = std::min(acked_, client_acked_);
   log_.erase(log_.begin(), log_.upper_bound(upto));
+  store_.trim(upto);
 }
 
 void chain_replica::on_ack(const chain_ack& msg, chain_outbox& out) {
@@ -377,7 +383,7 @@ void chain_replica::on_snapshot(const chain_snapshot_transfer& msg,
                                 chain_outbox& out) {
   if (member_ || msg.attempt < snapshot_attempt_)
     return;
-  if (!store_.restore(msg.snapshot.rows, msg.snapshot.seq)) {
+  if (!store_.restore(msg.snapshot)) {
     retired_ = true;
     return;
   }

@@ -43,15 +43,18 @@ namespace cafray {
 ///   snapshot, so that its predecessor still holds every later write should
 ///   the tail die before the replacement caught up. A replacement that has
 ///   not caught up yet answers a snapshot request only once it has.
+/// - A head whose store is full refuses the write (`chain_refusal::full`)
+///   and carries on; any other store failure stops the replica.
 /// - A replica that is removed, told to retire, or whose store fails stops
 ///   for good; it comes back only as a new replica with a fresh snapshot.
 class chain_replica {
 public:
   using clock_function = std::function<chain_time()>;
 
-  /// Starts from whatever `store` holds. The replica is not part of any
-  /// chain until the coordinator installs a configuration or, for a
-  /// replacement, sends a snapshot first.
+  /// Starts from whatever `store` holds, including the log of writes the
+  /// chain may not have acknowledged and the retry table. The replica is
+  /// not part of any chain until the coordinator installs a configuration
+  /// or, for a replacement, sends a snapshot first.
   chain_replica(replica_id self, chain_store& store, clock_function clock);
 
   /// Handles one message addressed to this replica.
@@ -155,11 +158,11 @@ private:
 
   void on_lease(const chain_lease& msg, chain_outbox& out);
 
+  enum class accept_result { applied, full, failed };
+
   /// Applies what is next in sequence among `entries` and the held-back
   /// writes, then forwards it or, at the tail, acknowledges it.
-  void accept(std::vector<chain_entry> entries, chain_outbox& out);
-
-  void remember_request(const chain_entry& entry);
+  accept_result accept(std::vector<chain_entry> entries, chain_outbox& out);
 
   /// At the tail: acknowledges applied writes to their clients and up.
   void settle(chain_outbox& out);
@@ -187,7 +190,7 @@ private:
   std::map<chain_seq, chain_entry> log_;
   std::map<chain_seq, chain_entry> held_;
   std::vector<std::pair<chain_address, chain_payload>> deferred_;
-  std::map<chain_client_id, chain_client_record> clients_;
+  chain_client_table clients_;
   std::optional<pending_join> join_;
   uint64_t snapshot_attempt_ = 0;
   std::optional<chain_time> lease_until_;

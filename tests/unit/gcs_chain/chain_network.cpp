@@ -17,8 +17,9 @@ chain_config initial_config(size_t replicas) {
 } // namespace
 
 chain_network::chain_network(size_t replicas, uint64_t seed,
-                             chain_clock::duration lease)
+                             chain_clock::duration lease, store_factory stores)
   : rng_(seed),
+    stores_(std::move(stores)),
     coordinator_(initial_config(replicas), lease, [this] { return now_; }) {
   for (size_t i = 0; i < replicas; ++i)
     add_replica();
@@ -33,16 +34,55 @@ chain_replica& chain_network::replica(replica_id id) {
 }
 
 memory_chain_store& chain_network::store(replica_id id) {
-  return nodes_.at(id)->store;
+  auto result = dynamic_cast<memory_chain_store*>(nodes_.at(id)->store.get());
+  if (result == nullptr)
+    throw std::logic_error("chain_network::store: not a memory store");
+  return *result;
+}
+
+chain_store& chain_network::any_store(replica_id id) {
+  return *nodes_.at(id)->store;
+}
+
+std::unique_ptr<chain_store> chain_network::open_store(replica_id id) {
+  if (stores_)
+    return stores_(id);
+  return std::make_unique<memory_chain_store>();
 }
 
 replica_id chain_network::add_replica() {
   auto id = nodes_.empty() ? 1 : nodes_.rbegin()->first + 1;
   auto fresh = std::make_unique<node>();
-  fresh->replica = std::make_unique<chain_replica>(id, fresh->store,
+  fresh->store = open_store(id);
+  fresh->replica = std::make_unique<chain_replica>(id, *fresh->store,
                                                    [this] { return now_; });
   nodes_.emplace(id, std::move(fresh));
   return id;
+}
+
+void chain_network::restart_all() {
+  links_.clear();
+  held_.clear();
+  paused_.clear();
+  for (auto& [id, ptr] : nodes_) {
+    if (killed_.count(id) > 0)
+      continue;
+    ptr->replica.reset();
+    if (stores_) {
+      ptr->store.reset();
+      ptr->store = stores_(id);
+    }
+    ptr->replica = std::make_unique<chain_replica>(id, *ptr->store,
+                                                   [this] { return now_; });
+  }
+  auto config = coordinator_.config();
+  config.epoch += 1;
+  coordinator_ = chain_coordinator(std::move(config), coordinator_.lease(),
+                                   [this] { return now_; });
+  post(coordinator_.start());
+  run();
+  heartbeat_all();
+  run();
 }
 
 void chain_network::kill(replica_id id, bool lose_in_flight) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,10 +37,16 @@ class chain_network {
 public:
   using link = std::pair<chain_address, chain_address>;
 
+  /// Opens the store of a replica; called again on a restart, after the
+  /// previous store of that replica was destroyed.
+  using store_factory = std::function<std::unique_ptr<chain_store>(replica_id)>;
+
   /// Starts `replicas` replicas (ids 1..n) in one chain, installs the
-  /// configuration and grants every replica a lease.
+  /// configuration and grants every replica a lease. Stores are
+  /// `memory_chain_store`s unless `stores` opens others.
   chain_network(size_t replicas, uint64_t seed,
-                chain_clock::duration lease = 100ms);
+                chain_clock::duration lease = 100ms,
+                store_factory stores = nullptr);
 
   chain_network(const chain_network&) = delete;
   chain_network& operator=(const chain_network&) = delete;
@@ -58,7 +65,17 @@ public:
 
   chain_replica& replica(replica_id id);
 
+  /// The replica's store; requires a `memory_chain_store`.
   memory_chain_store& store(replica_id id);
+
+  /// The replica's store, whatever it is.
+  chain_store& any_store(replica_id id);
+
+  /// Every replica and the coordinator stop at once, losing whatever was on
+  /// its way, and start again: each replica from its store (reopened when
+  /// the network has a store factory), the coordinator from its last
+  /// configuration, as if it had persisted it, with a higher epoch.
+  void restart_all();
 
   /// Adds a fresh, empty replica outside the chain.
   replica_id add_replica();
@@ -155,9 +172,11 @@ public:
 
 private:
   struct node {
-    memory_chain_store store;
+    std::unique_ptr<chain_store> store;
     std::unique_ptr<chain_replica> replica;
   };
+
+  std::unique_ptr<chain_store> open_store(replica_id id);
 
   bool deliverable(const link& key) const;
 
@@ -165,6 +184,7 @@ private:
 
   chain_time now_{};
   std::mt19937_64 rng_;
+  store_factory stores_;
   std::map<replica_id, std::unique_ptr<node>> nodes_;
   chain_coordinator coordinator_;
   std::map<link, std::deque<chain_envelope>> links_;

@@ -1,0 +1,141 @@
+#include "gcs/chain_codec.hpp"
+
+#include <cstdint>
+
+namespace cafray {
+
+namespace {
+
+void put_u64(std::string& out, uint64_t x) {
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>((x >> (8 * i)) & 0xff));
+}
+
+/// Reads from the front of a byte range, failing once past its end.
+class byte_reader {
+public:
+  explicit byte_reader(std::string_view bytes) : bytes_(bytes) {
+    // nop
+  }
+
+  bool u64(uint64_t& x) {
+    if (bytes_.size() < 8)
+      return false;
+    x = 0;
+    for (int i = 0; i < 8; ++i)
+      x |= uint64_t{static_cast<unsigned char>(bytes_[i])} << (8 * i);
+    bytes_.remove_prefix(8);
+    return true;
+  }
+
+  bool u8(uint8_t& x) {
+    if (bytes_.empty())
+      return false;
+    x = static_cast<uint8_t>(bytes_.front());
+    bytes_.remove_prefix(1);
+    return true;
+  }
+
+  bool string(std::string& x, size_t size) {
+    if (bytes_.size() < size)
+      return false;
+    x.assign(bytes_.data(), size);
+    bytes_.remove_prefix(size);
+    return true;
+  }
+
+  size_t remaining() const noexcept {
+    return bytes_.size();
+  }
+
+private:
+  std::string_view bytes_;
+};
+
+} // namespace
+
+std::string encode_seq_key(chain_seq seq) {
+  std::string result(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    result[i] = static_cast<char>((seq >> (8 * (7 - i))) & 0xff);
+  return result;
+}
+
+bool decode_seq_key(std::string_view bytes, chain_seq& seq) {
+  if (bytes.size() != 8)
+    return false;
+  seq = 0;
+  for (auto c : bytes)
+    seq = (seq << 8) | static_cast<unsigned char>(c);
+  return true;
+}
+
+// Layout: seq, client, request, oldest_pending (u64 each), table, has_value
+// (u8 each), key size (u64), key, then the value up to the end.
+std::string encode_entry(const chain_entry& entry) {
+  std::string result;
+  auto& write = entry.write;
+  result.reserve(42 + write.key.size() + (write.value ? write.value->size() : 0));
+  put_u64(result, entry.seq);
+  put_u64(result, entry.client);
+  put_u64(result, entry.request);
+  put_u64(result, entry.oldest_pending);
+  result.push_back(static_cast<char>(write.table));
+  result.push_back(write.value ? 1 : 0);
+  put_u64(result, write.key.size());
+  result += write.key;
+  if (write.value)
+    result += *write.value;
+  return result;
+}
+
+bool decode_entry(std::string_view bytes, chain_entry& entry) {
+  byte_reader in{bytes};
+  uint8_t has_value = 0;
+  uint64_t key_size = 0;
+  if (!in.u64(entry.seq) || !in.u64(entry.client) || !in.u64(entry.request)
+      || !in.u64(entry.oldest_pending) || !in.u8(entry.write.table)
+      || !in.u8(has_value) || has_value > 1 || !in.u64(key_size)
+      || !in.string(entry.write.key, key_size))
+    return false;
+  if (has_value == 0) {
+    entry.write.value.reset();
+    return in.remaining() == 0;
+  }
+  entry.write.value.emplace();
+  return in.string(*entry.write.value, in.remaining());
+}
+
+// Layout: oldest_pending, number of requests, then (request, seq) pairs;
+// u64 each.
+std::string encode_client_record(const chain_client_record& record) {
+  std::string result;
+  result.reserve(16 + 16 * record.applied.size());
+  put_u64(result, record.oldest_pending);
+  put_u64(result, record.applied.size());
+  for (auto& [request, seq] : record.applied) {
+    put_u64(result, request);
+    put_u64(result, seq);
+  }
+  return result;
+}
+
+bool decode_client_record(std::string_view bytes,
+                          chain_client_record& record) {
+  byte_reader in{bytes};
+  uint64_t count = 0;
+  if (!in.u64(record.oldest_pending) || !in.u64(count)
+      || count != in.remaining() / 16 || in.remaining() % 16 != 0)
+    return false;
+  record.applied.clear();
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t request = 0;
+    uint64_t seq = 0;
+    in.u64(request);
+    in.u64(seq);
+    record.applied.emplace_hint(record.applied.end(), request, seq);
+  }
+  return true;
+}
+
+} // namespace cafray

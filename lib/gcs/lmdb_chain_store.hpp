@@ -1,0 +1,89 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "gcs/chain_store.hpp"
+#include "storage/lmdb_kv_store.hpp"
+
+namespace cafray {
+
+/// A `chain_store` in one LMDB environment (one directory per replica):
+/// one named database per row table, then three of its own for the meta
+/// data (last applied, trimmed), the log and the retry table. Every `apply`
+/// and `restore` is one write transaction, begun and committed inside the
+/// call. A full map grows up to `lmdb_options::max_map_size`; past it
+/// `apply` fails with `full()` set and `last_error()` holding
+/// `errc::gcs_full`.
+///
+/// LMDB must not open the same environment twice in one process: destroy a
+/// store before opening its directory again.
+class lmdb_chain_store final : public chain_store {
+public:
+  /// Opens (creating if needed) the environment in `directory`, with
+  /// `opts.tables` row tables, and reads back what it held.
+  static caf::expected<std::unique_ptr<lmdb_chain_store>>
+  open(const std::string& directory, lmdb_options opts = {});
+
+  bool apply(const std::vector<chain_entry>& entries) override;
+
+  bool full() const noexcept override;
+
+  bool accepts(const chain_write& write) const override;
+
+  std::optional<std::string> read(uint8_t table,
+                                  const std::string& key) const override;
+
+  chain_seq last_applied() const override {
+    return last_;
+  }
+
+  std::vector<chain_row> rows() const override;
+
+  void trim(chain_seq seq) override;
+
+  chain_durable_state recover() const override;
+
+  bool restore(const chain_snapshot& snapshot) override;
+
+  /// Why the last `apply` or `restore` failed; none after a success.
+  const caf::error& last_error() const noexcept {
+    return error_;
+  }
+
+  /// Current size of the memory map in bytes.
+  size_t map_size() const noexcept {
+    return kv_->map_size();
+  }
+
+  /// Entries the log holds on disk, trimmed ones not yet erased included.
+  size_t log_size() const;
+
+private:
+  lmdb_chain_store(std::unique_ptr<lmdb_kv_store> kv, uint8_t tables);
+
+  caf::error load();
+
+  /// Adds the erasure of log entries up to the pending trim to `batch`.
+  void add_trim(write_batch& batch) const;
+
+  std::unique_ptr<lmdb_kv_store> kv_;
+  uint8_t tables_;
+  uint8_t meta_table_;
+  uint8_t log_table_;
+  uint8_t clients_table_;
+  chain_seq last_ = 0;
+  /// Log entries up to here are erased on disk.
+  chain_seq trimmed_ = 0;
+  /// Log entries up to here may be erased with the next transaction.
+  chain_seq trim_to_ = 0;
+  /// The retry table as on disk.
+  chain_client_table clients_;
+  caf::error error_;
+};
+
+} // namespace cafray

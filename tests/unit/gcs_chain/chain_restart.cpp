@@ -1,0 +1,139 @@
+// Restarting every replica at once, and the store's refusals: what the log
+// and the retry table kept on "disk" (a memory store that outlives its
+// replica) must be enough to lose no write and apply no retry twice.
+
+#include <doctest/doctest.h>
+
+#include "chain_checks.hpp"
+
+using namespace cafray;
+using namespace cafray::test;
+
+namespace {
+
+constexpr chain_client_id alice = 100;
+
+std::string key_of(int i) {
+  return "k" + std::to_string(i);
+}
+
+std::string value_of(int i) {
+  return "v" + std::to_string(i);
+}
+
+} // namespace
+
+TEST_CASE("whole restart: the head's unacknowledged writes reach every "
+          "replica") {
+  chain_network net(3, 21);
+  std::vector<uint64_t> requests;
+  for (int i = 1; i <= 5; ++i)
+    requests.push_back(net.write(alice, key_of(i), value_of(i)));
+  net.run();
+  // Writes 6..10 stop at the head; then everything stops at once.
+  net.hold(rep(1), rep(2));
+  for (int i = 6; i <= 10; ++i)
+    requests.push_back(net.write(alice, key_of(i), value_of(i)));
+  net.run();
+  REQUIRE_EQ(net.replica(1).last_applied(), 10u);
+  REQUIRE_EQ(net.replica(2).last_applied(), 5u);
+  REQUIRE_EQ(net.store(1).recover().log.size(), 5u);
+  REQUIRE(!net.acked(alice, requests[5]));
+  net.restart_all();
+  // The restarted head resent its log: the chain is whole again, and the
+  // tail acknowledged the writes to the client.
+  for (replica_id id : {1, 2, 3}) {
+    CAPTURE(id);
+    CHECK_EQ(net.replica(id).last_applied(), 10u);
+    CHECK(net.replica(id).unacked().empty());
+  }
+  for (int i = 6; i <= 10; ++i) {
+    auto ack = net.acked(alice, requests[i - 1]);
+    REQUIRE(ack);
+    CHECK_EQ(ack->first, 3u);
+    CHECK_EQ(ack->second.seq, static_cast<chain_seq>(i));
+  }
+  for (int i = 1; i <= 10; ++i)
+    CHECK_EQ(read_now(net, alice, key_of(i)), value_of(i));
+  // New writes continue the sequence everywhere.
+  auto next = net.write(alice, key_of(11), value_of(11));
+  net.run();
+  REQUIRE(net.acked(alice, next));
+  CHECK_EQ(net.acked(alice, next)->second.seq, 11u);
+  CHECK_EQ(digests(net, {1, 2, 3}).size(), 1u);
+  for (replica_id id : {1, 2, 3})
+    CHECK_EQ(net.store(id).total_applications(), 11u);
+}
+
+TEST_CASE("whole restart: a retry of a write applied before is applied "
+          "once") {
+  chain_network net(3, 22);
+  // The tail's acknowledgement never reaches the client.
+  net.hold(rep(3), cli(alice));
+  auto request = net.write(alice, "x", "1");
+  net.run();
+  REQUIRE_EQ(net.replica(3).last_applied(), 1u);
+  net.restart_all();
+  net.retry_write(alice, request);
+  net.run();
+  auto ack = net.acked(alice, request);
+  REQUIRE(ack);
+  CHECK_EQ(ack->second.seq, 1u);
+  for (replica_id id : {1, 2, 3}) {
+    CAPTURE(id);
+    CHECK_EQ(net.store(id).applications(alice, request), 1u);
+    CHECK_EQ(net.replica(id).last_applied(), 1u);
+  }
+  CHECK_EQ(read_now(net, alice, "x"), "1");
+}
+
+TEST_CASE("whole restart: the retry table forgets what clients know") {
+  chain_network net(2, 23);
+  auto first = net.write(alice, "a", "1");
+  net.run();
+  REQUIRE(net.acked(alice, first));
+  auto second = net.write(alice, "b", "2");
+  net.run();
+  REQUIRE(net.acked(alice, second));
+  // The second write told the shard that request 1 is answered.
+  auto durable = net.store(1).recover();
+  REQUIRE_EQ(durable.clients.count(alice), 1u);
+  CHECK_EQ(durable.clients[alice].oldest_pending, second);
+  CHECK_EQ(durable.clients[alice].applied,
+           (std::map<uint64_t, chain_seq>{{second, 2}}));
+  // Acknowledged writes left the log.
+  CHECK(durable.log.empty());
+  CHECK_EQ(durable.trimmed, 2u);
+}
+
+TEST_CASE("a full head refuses the write and goes on serving") {
+  chain_network net(3, 24);
+  net.store(1).fail_next_apply(true);
+  auto refused = net.write(alice, "a", "1");
+  net.run();
+  auto answer = net.answer(alice, refused);
+  REQUIRE(answer);
+  CHECK_EQ(refusal(*answer), chain_refusal::full);
+  CHECK(!net.replica(1).retired());
+  CHECK_EQ(net.replica(1).last_applied(), 0u);
+  auto accepted = net.write(alice, "b", "2");
+  net.run();
+  REQUIRE(net.acked(alice, accepted));
+  CHECK_EQ(net.acked(alice, accepted)->second.seq, 1u);
+  CHECK_EQ(read_now(net, alice, "a"), std::nullopt);
+  CHECK_EQ(read_now(net, alice, "b"), "2");
+  CHECK_EQ(digests(net, {1, 2, 3}).size(), 1u);
+}
+
+TEST_CASE("a head refuses a write its store cannot hold") {
+  chain_network net(2, 25);
+  net.store(1).limit_key_size(4);
+  auto refused = net.write(alice, "too-long", "1");
+  net.run();
+  auto answer = net.answer(alice, refused);
+  REQUIRE(answer);
+  CHECK_EQ(refusal(*answer), chain_refusal::invalid);
+  CHECK_EQ(net.replica(1).last_applied(), 0u);
+  CHECK_EQ(net.replica(2).last_applied(), 0u);
+  CHECK(!net.replica(1).retired());
+}
