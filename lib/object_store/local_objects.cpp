@@ -8,12 +8,30 @@ seal_watch::~seal_watch() {
   // nop
 }
 
+void local_objects::entry::assign(object_payload&& x) {
+  data = std::move(x.data);
+  error_code = x.error_code;
+  if (x.failed())
+    error = std::make_shared<const error_record>(std::move(x.error));
+}
+
+object_payload local_objects::entry::payload() const {
+  object_payload result;
+  result.data = data;
+  result.error_code = error_code;
+  if (error)
+    result.error = *error;
+  return result;
+}
+
 bool local_objects::insert(const object_id& id, object_payload payload) {
   {
     auto& s = shard_of(id);
     std::unique_lock guard{s.mtx};
-    if (!s.objects.emplace(id, entry{std::move(payload), false}).second)
+    auto [i, added] = s.objects.try_emplace(id);
+    if (!added)
       return false;
+    i->second.assign(std::move(payload));
     size_.fetch_add(1, std::memory_order_relaxed);
   }
   notify(id);
@@ -31,7 +49,7 @@ bool local_objects::adopt(const object_id& id, object_payload payload) {
       i->second.adopted = true;
       return true;
     }
-    i->second.payload = std::move(payload);
+    i->second.assign(std::move(payload));
     i->second.adopted = true;
     size_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -126,11 +144,13 @@ local_objects::erased local_objects::erase(const object_id& id) {
   return result;
 }
 
-const object_payload* local_objects::find(const object_id& id) const {
+std::optional<object_payload> local_objects::find(const object_id& id) const {
   auto& s = shard_of(id);
   std::shared_lock guard{s.mtx};
   auto i = s.objects.find(id);
-  return i != s.objects.end() ? &i->second.payload : nullptr;
+  if (i == s.objects.end())
+    return std::nullopt;
+  return i->second.payload();
 }
 
 bool local_objects::find_all(const std::vector<object_id>& ids,
@@ -143,7 +163,7 @@ bool local_objects::find_all(const std::vector<object_id>& ids,
     auto i = s.objects.find(id);
     if (i == s.objects.end())
       return false;
-    out.push_back(i->second.payload);
+    out.push_back(i->second.payload());
   }
   return true;
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <unordered_map>
 #include <vector>
@@ -53,9 +54,8 @@ public:
   /// Drops every registration of `w`.
   void unwatch(const std::vector<object_id>& ids, const seal_watch* w);
 
-  /// The object, or nullptr. Only for the single writer (the store): the
-  /// pointer stays valid until that writer erases the object.
-  const object_payload* find(const object_id& id) const;
+  /// A copy of the object (sharing its bytes), or nothing.
+  std::optional<object_payload> find(const object_id& id) const;
 
   size_t size() const noexcept {
     return size_.load(std::memory_order_relaxed);
@@ -76,9 +76,16 @@ public:
 private:
   static constexpr size_t shard_count = 16;
 
+  /// An object as the arena keeps it: a successful value costs its bytes
+  /// and a few words, the error record only exists for failures.
   struct entry {
-    object_payload payload;
+    blob data;
+    std::shared_ptr<const error_record> error;
+    uint8_t error_code = 0;
     bool adopted = false;
+
+    void assign(object_payload&& x);
+    object_payload payload() const;
   };
 
   struct shard {

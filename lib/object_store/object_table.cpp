@@ -42,7 +42,7 @@ std::vector<uint64_t> object_table::seal(const object_id& id,
   return completed;
 }
 
-const object_payload* object_table::find(const object_id& id) const {
+std::optional<object_payload> object_table::find(const object_id& id) const {
   return storage_->find(id);
 }
 

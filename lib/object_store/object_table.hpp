@@ -36,11 +36,11 @@ public:
   std::vector<uint64_t> seal(const object_id& id, object_payload payload,
                              bool* fresh = nullptr);
 
-  /// The payload, or nullptr if the object does not exist (yet).
-  const object_payload* find(const object_id& id) const;
+  /// The payload, or nothing if the object does not exist (yet).
+  std::optional<object_payload> find(const object_id& id) const;
 
   bool contains(const object_id& id) const {
-    return storage_->find(id) != nullptr;
+    return storage_->contains(id);
   }
 
   /// Opens a request. Returns its token; `complete` tells whether it is

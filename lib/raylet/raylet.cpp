@@ -24,19 +24,18 @@ int64_t now_ns() {
 using raylet_pointer = raylet_actor::stateful_pointer<raylet_state>;
 
 void record_task(raylet_pointer self, const task_spec& spec, task_state s) {
-  // A task_record, encoded without copying the spec into one.
-  auto state = static_cast<uint8_t>(s);
-  self->state.task_rows.push_back(
-    kv_entry{to_key(spec.id), encode_fields(spec, state, self->state.cfg.node,
-                                            now_ns())});
+  auto& st = self->state;
+  st.lineage.add(spec, static_cast<uint8_t>(s), st.cfg.node, now_ns());
+  // A full segment goes at once; the rest waits for the heartbeat tick.
+  if (st.lineage.has_full_segment())
+    st.gcs.put_batch(gcs_table::tasks, st.lineage.take_full());
 }
 
 void flush_rows(raylet_pointer self) {
   auto& st = self->state;
-  if (st.task_rows.empty())
-    return;
-  st.gcs.put_batch(gcs_table::tasks, std::move(st.task_rows));
-  st.task_rows.clear();
+  auto rows = st.lineage.take();
+  if (!rows.empty())
+    st.gcs.put_batch(gcs_table::tasks, std::move(rows));
 }
 
 void record_actor(raylet_pointer self, const actor_record& rec) {

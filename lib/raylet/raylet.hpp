@@ -7,6 +7,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
+#include "proto/record_codec.hpp"
 #include "proto/gcs_router.hpp"
 #include "proto/object_store_actor.hpp"
 #include "proto/raylet_actor.hpp"
@@ -46,7 +47,7 @@ struct raylet_state {
   std::unordered_map<actor_id, caf::actor> actors;
   std::unordered_map<caf::actor_addr, actor_id> actor_by_addr;
   std::unordered_map<actor_id, actor_record> actor_records;
-  std::vector<kv_entry> task_rows;   // lineage rows not yet in the GCS
+  lineage_writer lineage;            // task records not yet in the GCS
   bool stopping = false;
 };
 

@@ -205,3 +205,39 @@ TEST_CASE("encode_fields writes the bytes of the struct those fields make") {
   CHECK(back->node == node_id{3, 4});
   CHECK(back->updated_ns == 5);
 }
+
+TEST_CASE("lineage segments hold many task records in one row each") {
+  lineage_writer w;
+  CHECK(w.take().empty());
+  constexpr uint64_t n = 20000;
+  for (uint64_t i = 0; i < n; ++i) {
+    task_spec spec;
+    spec.id = tid(77, i + 1);
+    spec.function = "f" + std::to_string(i % 10);
+    spec.resources = {{"CPU", 1000}};
+    w.add(spec, static_cast<uint8_t>(task_state::waiting), node_id{1, 2},
+          static_cast<int64_t>(i));
+  }
+  auto rows = w.take();
+  // 20,000 records of ~150 bytes: a few 1 MiB segments, not 20,000 rows.
+  REQUIRE(rows.size() >= 2);
+  REQUIRE(rows.size() <= 4);
+  CHECK(w.take().empty());
+  uint64_t next = 1;
+  for (auto& row : rows) {
+    CHECK(row.key.size() == 24);
+    CHECK(row.key.compare(0, 16, to_key(tid(77, next))) == 0);
+    auto recs = decode_segment(row.value);
+    REQUIRE(recs);
+    for (auto& rec : *recs) {
+      REQUIRE(rec.spec.id == tid(77, next));
+      REQUIRE(rec.spec.function == "f" + std::to_string((next - 1) % 10));
+      REQUIRE(rec.updated_ns == static_cast<int64_t>(next - 1));
+      REQUIRE(rec.node == node_id{1, 2});
+      ++next;
+    }
+  }
+  CHECK(next == n + 1);
+  CHECK(rows.front().key != rows.back().key);
+  CHECK_FALSE(decode_segment(std::string{"\x05\x01", 2}));
+}

@@ -32,10 +32,10 @@ using tokens = std::vector<uint64_t>;
 
 TEST_CASE("seal stores an object; find and contains see it") {
   object_table t;
-  CHECK(t.find(oid(1)) == nullptr);
+  CHECK_FALSE(t.find(oid(1)));
   CHECK_FALSE(t.contains(oid(1)));
   CHECK(t.seal(oid(1), value("abc")).empty());
-  REQUIRE(t.find(oid(1)) != nullptr);
+  REQUIRE(t.find(oid(1)));
   CHECK_EQ(str(*t.find(oid(1))), "abc");
   CHECK(t.contains(oid(1)));
   CHECK_EQ(t.size(), 1u);
@@ -57,7 +57,7 @@ TEST_CASE("a failed payload is an object too") {
   failed.error_code = static_cast<uint8_t>(4);
   failed.error.message = "lost";
   t.seal(oid(1), failed);
-  REQUIRE(t.find(oid(1)) != nullptr);
+  REQUIRE(t.find(oid(1)));
   CHECK(t.find(oid(1))->failed());
   CHECK_EQ(t.find(oid(1))->error.message, "lost");
   CHECK_EQ(t.bytes(), 0u);
@@ -189,7 +189,7 @@ TEST_CASE("release after seal frees the object and its bytes") {
   t.seal(oid(2), value("12"));
   CHECK_EQ(t.bytes(), 7u);
   t.release({oid(1)});
-  CHECK(t.find(oid(1)) == nullptr);
+  CHECK_FALSE(t.find(oid(1)));
   CHECK_EQ(t.size(), 1u);
   CHECK_EQ(t.bytes(), 2u);
   t.release({oid(2)});
@@ -204,7 +204,7 @@ TEST_CASE("release before seal: the object is dropped on arrival but its "
   auto token = t.open({oid(1)}, SIZE_MAX, complete);
   t.release({oid(1)});
   CHECK(t.seal(oid(1), value("abc")) == tokens{token});
-  CHECK(t.find(oid(1)) == nullptr);
+  CHECK_FALSE(t.find(oid(1)));
   CHECK_EQ(t.size(), 0u);
   CHECK_EQ(t.bytes(), 0u);
   t.close(token);
