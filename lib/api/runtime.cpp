@@ -161,6 +161,7 @@ void start(runtime& r) {
   rc.num_workers = r.cfg.num_workers > 0 ? r.cfg.num_workers : cpus;
   rc.max_workers = std::max(r.cfg.max_workers, rc.num_workers);
   rc.heartbeat = std::chrono::milliseconds{r.cfg.heartbeat_interval_ms};
+  rc.arena = r.objects;
   auto store = r.store;
   auto arena = r.objects;
   rc.factory.worker = [&sys, store, router, arena](uint32_t index,

@@ -19,8 +19,8 @@ public:
   virtual ~seal_watch();
 
   /// One of the watched objects was sealed. Runs on the sealing thread,
-  /// under the arena's watch lock: must be short and must not call back
-  /// into the arena.
+  /// under the arena's watch lock: must be short; it may read the arena
+  /// (find, contains) but not seal, erase or watch.
   virtual void sealed(const object_id& id) = 0;
 };
 

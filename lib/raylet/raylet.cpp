@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "raylet/raylet.hpp"
 
 #include <map>
@@ -69,14 +70,53 @@ void dispatch(raylet_pointer self) {
   }
 }
 
-/// Queues a feasible task, subscribing to the arguments it waits for.
+/// Tells the raylet of an argument sealed in the node's arena.
+class dependency_watch : public seal_watch {
+public:
+  /// Keeps only the raylet's address: the arena outlives the raylet.
+  dependency_watch(const object_listener_actor& raylet,
+                   std::weak_ptr<local_objects> arena)
+    : raylet_(raylet.address()), arena_(std::move(arena)) {
+  }
+
+  void sealed(const object_id& id) override {
+    auto raylet = caf::actor_cast<object_listener_actor>(raylet_);
+    auto arena = arena_.lock();
+    if (!raylet || !arena)
+      return;
+    if (auto payload = arena->find(id))
+      caf::anon_send(raylet, ready_atom_v, id, std::move(*payload));
+  }
+
+private:
+  caf::actor_addr raylet_;
+  std::weak_ptr<local_objects> arena_;
+};
+
+/// Queues a feasible task, watching for the arguments it waits for.
 void enqueue(raylet_pointer self, task_spec spec) {
   auto& st = self->state;
   std::vector<object_id> deps;
   st.sched->submit(std::move(spec), deps);
+  if (deps.empty())
+    return;
+  auto listener = caf::actor_cast<object_listener_actor>(self);
+  if (!st.cfg.arena) {
+    for (auto& id : deps)
+      caf::anon_send(st.store, subscribe_atom_v, id, listener);
+    return;
+  }
+  auto missing = st.cfg.arena->missing(deps);
   for (auto& id : deps)
-    caf::anon_send(st.store, subscribe_atom_v, id,
-                   caf::actor_cast<object_listener_actor>(self));
+    if (!std::binary_search(missing.begin(), missing.end(), id))
+      if (auto payload = st.cfg.arena->find(id))
+        st.sched->object_ready(id, *payload);
+  if (!missing.empty()) {
+    if (!st.dep_watch)
+      st.dep_watch = std::make_shared<dependency_watch>(listener,
+                                                        st.cfg.arena);
+    st.cfg.arena->watch(missing, st.dep_watch);
+  }
 }
 
 void admit(raylet_pointer self, task_spec& spec, bool may_spill,

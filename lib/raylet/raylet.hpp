@@ -7,6 +7,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
+#include "object_store/local_objects.hpp"
 #include "proto/record_codec.hpp"
 #include "proto/gcs_router.hpp"
 #include "proto/object_store_actor.hpp"
@@ -33,6 +34,10 @@ struct raylet_config {
   uint32_t pipeline_depth = 32;  // tasks queued on one busy worker at most
   caf::timespan heartbeat = std::chrono::milliseconds{100};
   worker_factory factory;
+  /// The node's object arena: the raylet watches it for the arguments
+  /// tasks wait for (a seal wakes the task without a trip through the
+  /// store). Without one, it subscribes at the store.
+  std::shared_ptr<local_objects> arena;
 };
 
 struct raylet_state {
@@ -48,6 +53,7 @@ struct raylet_state {
   std::unordered_map<caf::actor_addr, actor_id> actor_by_addr;
   std::unordered_map<actor_id, actor_record> actor_records;
   lineage_writer lineage;            // task records not yet in the GCS
+  std::shared_ptr<seal_watch> dep_watch;  // on the arena, for arguments
   bool stopping = false;
 };
 
