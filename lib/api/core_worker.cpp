@@ -98,9 +98,12 @@ core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
     },
     [=](release_atom) {
       auto& st = self->state;
-      auto ids = st.releases->take();
-      if (!ids.empty())
-        caf::anon_send(st.store, release_atom_v, std::move(ids));
+      auto items = st.releases->take();
+      if (!items.sealed.empty())
+        caf::anon_send(st.store, put_atom_v, std::move(items.sealed),
+                       std::move(items.payloads));
+      if (!items.released.empty())
+        caf::anon_send(st.store, release_atom_v, std::move(items.released));
     },
     [=](call_result_atom, const actor_id& actor, const object_id& id,
         object_payload& payload) {

@@ -410,9 +410,10 @@ object_id put_blob(blob data) {
   object_payload payload;
   payload.data = std::move(data);
   // Sealed in the arena at once (readers on the node see it now); the store
-  // adopts it when its message arrives.
+  // adopts it with the next batch the core worker forwards.
   r.objects->insert(id, payload);
-  caf::anon_send(r.store, put_atom_v, id, std::move(payload));
+  if (r.releases->push_sealed(id, std::move(payload)))
+    caf::anon_send(r.core, release_atom_v);
   return id;
 }
 

@@ -63,7 +63,8 @@ using core_worker_actor = caf::typed_actor<
   caf::reacts_to<call_atom, caf::actor, task_spec>,
   // The process's submission queue has tasks: forward them to the raylet.
   caf::reacts_to<submit_atom>,
-  // The process's refs released objects: forward them to the store.
+  // The process sealed objects in the arena or released some: forward them
+  // to the store.
   caf::reacts_to<release_atom>,
   // A hosted actor finished a call.
   caf::reacts_to<call_result_atom, actor_id, object_id, object_payload>,

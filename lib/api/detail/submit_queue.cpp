@@ -30,13 +30,22 @@ std::vector<task_spec> submit_queue::take() {
   return result;
 }
 
-bool release_queue::push(const object_id& id) {
+bool release_queue::push_sealed(const object_id& id, object_payload payload) {
   std::lock_guard<std::mutex> guard{mtx_};
-  items_.push_back(id);
-  return items_.size() == 1;
+  auto ring = !rung();
+  items_.sealed.push_back(id);
+  items_.payloads.emplace_back(std::move(payload));
+  return ring;
 }
 
-std::vector<object_id> release_queue::take() {
+bool release_queue::push(const object_id& id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto ring = !rung();
+  items_.released.push_back(id);
+  return ring;
+}
+
+release_queue::batch release_queue::take() {
   std::lock_guard<std::mutex> guard{mtx_};
   return std::exchange(items_, {});
 }

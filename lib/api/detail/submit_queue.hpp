@@ -37,20 +37,35 @@ private:
   clock::time_point last_;
 };
 
-/// Objects the process's refs let go of, on their way to the store in
-/// batches: the first one rings the core worker's doorbell, which takes all
-/// that gathered by the time it runs.
+/// What the process tells its store about objects, in batches: objects it
+/// sealed in the arena itself (put), for the store to adopt, and objects
+/// its refs let go of. The first item rings the core worker's doorbell,
+/// which takes all that gathered by the time it runs; adoptions go first,
+/// so the store never sees a release overtake its object.
 class release_queue {
 public:
-  /// Queues an ID; true if the caller must ring the doorbell.
+  struct batch {
+    std::vector<object_id> sealed;
+    std::vector<object_payload> payloads;
+    std::vector<object_id> released;
+  };
+
+  /// Queues an object to adopt; true if the caller must ring the doorbell.
+  bool push_sealed(const object_id& id, object_payload payload);
+
+  /// Queues a release; true if the caller must ring the doorbell.
   bool push(const object_id& id);
 
   /// Everything queued; lowers the doorbell.
-  std::vector<object_id> take();
+  batch take();
 
 private:
+  bool rung() const noexcept {
+    return !items_.sealed.empty() || !items_.released.empty();
+  }
+
   std::mutex mtx_;
-  std::vector<object_id> items_;
+  batch items_;
 };
 
 } // namespace cafray::detail
