@@ -68,7 +68,7 @@ chain_outbox chain_replica::receive(const chain_address& from,
   };
   auto from_coordinator = from.kind == chain_address::coordinator;
   if (auto x = std::get_if<chain_write_request>(&msg)) {
-    on_write(from, *x, out);
+    on_writes(from, x, 1, out);
   } else if (auto x = std::get_if<chain_read_request>(&msg)) {
     on_read(from, *x, out);
   } else if (auto x = std::get_if<chain_forward>(&msg)) {
@@ -146,40 +146,71 @@ chain_replica::refuse_client(chain_epoch msg_epoch) const {
   return std::nullopt;
 }
 
-void chain_replica::on_write(const chain_address& from,
-                             const chain_write_request& msg,
-                             chain_outbox& out) {
-  auto why = refuse_client(msg.epoch);
-  if (!why && !is_head())
-    why = chain_refusal::not_head;
-  if (!why && !store_.accepts(msg.write))
-    why = chain_refusal::invalid;
-  if (why) {
-    reply(from, chain_refused{msg.request, *why, epoch()}, out);
-    return;
+chain_outbox
+chain_replica::receive_writes(const chain_address& from,
+                              const std::vector<chain_write_request>& msgs) {
+  chain_outbox out;
+  if (retired_) {
+    for (auto& msg : msgs)
+      reply(from, chain_refused{msg.request, chain_refusal::retired, epoch()},
+            out);
+    return out;
   }
-  if (auto i = clients_.find(from.id); i != clients_.end()) {
-    auto& record = i->second;
-    // Below oldest_pending the client already has its answer.
-    if (msg.request < record.oldest_pending)
-      return;
-    if (auto known = record.applied.find(msg.request);
-        known != record.applied.end()) {
-      // A retry: answer it if the tail has the write, else the tail will.
-      if (known->second <= acked_ && lease_valid())
-        reply(from, chain_write_ack{msg.request, known->second}, out);
-      return;
+  on_writes(from, msgs.data(), msgs.size(), out);
+  return out;
+}
+
+void chain_replica::on_writes(const chain_address& from,
+                              const chain_write_request* msgs, size_t count,
+                              chain_outbox& out) {
+  std::vector<chain_entry> entries;
+  auto record = clients_.find(from.id);
+  for (size_t index = 0; index < count; ++index) {
+    auto& msg = msgs[index];
+    auto why = refuse_client(msg.epoch);
+    if (!why && !is_head())
+      why = chain_refusal::not_head;
+    if (!why && !store_.accepts(msg.write))
+      why = chain_refusal::invalid;
+    if (why) {
+      reply(from, chain_refused{msg.request, *why, epoch()}, out);
+      continue;
     }
+    if (record != clients_.end()) {
+      // Below oldest_pending the client already has its answer.
+      if (msg.request < record->second.oldest_pending)
+        continue;
+      auto& applied = record->second.applied;
+      if (auto known = applied.find(msg.request); known != applied.end()) {
+        // A retry: answer it if the tail has the write, else the tail will.
+        if (known->second <= acked_ && lease_valid())
+          reply(from, chain_write_ack{msg.request, known->second}, out);
+        continue;
+      }
+    }
+    auto twice = std::find_if(entries.begin(), entries.end(),
+                              [&](const chain_entry& x) {
+                                return x.request == msg.request;
+                              });
+    if (twice != entries.end())
+      continue;
+    chain_entry entry;
+    entry.seq = last_ + 1 + entries.size();
+    entry.client = from.id;
+    entry.request = msg.request;
+    entry.oldest_pending = msg.oldest_pending;
+    entry.write = msg.write;
+    entries.push_back(std::move(entry));
   }
-  std::vector<chain_entry> entries(1);
-  auto& entry = entries.front();
-  entry.seq = last_ + 1;
-  entry.client = from.id;
-  entry.request = msg.request;
-  entry.oldest_pending = msg.oldest_pending;
-  entry.write = msg.write;
+  if (entries.empty())
+    return;
+  std::vector<uint64_t> requests;
+  requests.reserve(entries.size());
+  for (auto& entry : entries)
+    requests.push_back(entry.request);
   if (accept(std::move(entries), out) == accept_result::full)
-    reply(from, chain_refused{msg.request, chain_refusal::full, epoch()}, out);
+    for (auto request : requests)
+      reply(from, chain_refused{request, chain_refusal::full, epoch()}, out);
 }
 
 void chain_replica::on_read(const chain_address& from,

@@ -60,6 +60,12 @@ public:
   /// Handles one message addressed to this replica.
   chain_outbox receive(const chain_address& from, const chain_payload& msg);
 
+  /// Handles writes of one client at once: the new ones are applied in one
+  /// store transaction (and forwarded as one batch), in order. Each write
+  /// is refused, answered or applied as `receive` would one at a time.
+  chain_outbox receive_writes(const chain_address& from,
+                              const std::vector<chain_write_request>& msgs);
+
   /// A heartbeat for the coordinator, which answers with a lease.
   chain_outbox heartbeat();
 
@@ -134,8 +140,8 @@ private:
 
   std::optional<chain_refusal> refuse_client(chain_epoch msg_epoch) const;
 
-  void on_write(const chain_address& from, const chain_write_request& msg,
-                chain_outbox& out);
+  void on_writes(const chain_address& from, const chain_write_request* msgs,
+                 size_t count, chain_outbox& out);
 
   void on_read(const chain_address& from, const chain_read_request& msg,
                chain_outbox& out);

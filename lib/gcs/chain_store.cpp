@@ -42,6 +42,7 @@ bool memory_chain_store::apply(const std::vector<chain_entry>& entries) {
     full_ = fail_full_;
     return false;
   }
+  ++transactions_;
   for (auto& entry : entries) {
     auto key = std::pair{entry.write.table, entry.write.key};
     if (entry.write.value)

@@ -108,6 +108,11 @@ public:
     return total_;
   }
 
+  /// Successful calls of `apply`: transactions.
+  size_t transactions() const noexcept {
+    return transactions_;
+  }
+
   /// Makes the next `apply` fail, as a broken disk would, or with `full` as
   /// a store at its maximum size would.
   void fail_next_apply(bool full = false) noexcept {
@@ -129,6 +134,7 @@ private:
   chain_seq last_ = 0;
   chain_seq trimmed_ = 0;
   size_t total_ = 0;
+  size_t transactions_ = 0;
   size_t max_key_size_ = SIZE_MAX;
   bool fail_next_ = false;
   bool fail_full_ = false;

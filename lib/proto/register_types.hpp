@@ -8,6 +8,7 @@
 #include <caf/type_id.hpp>
 
 #include "proto/gcs_actor.hpp"
+#include "proto/gcs_chain_actor.hpp"
 #include "proto/messages.hpp"
 #include "proto/object_store_actor.hpp"
 #include "proto/raylet_actor.hpp"
@@ -52,6 +53,27 @@ CAF_BEGIN_TYPE_ID_BLOCK(cafray, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(cafray, (cafray::actor_host_actor))
   CAF_ADD_TYPE_ID(cafray, (cafray::core_worker_actor))
   CAF_ADD_TYPE_ID(cafray, (cafray::scheduler_actor))
+  // Chain replication of a GCS shard (proto/gcs_chain_actor.hpp).
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_write_batch))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_read_request))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_answers))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_forward))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_ack))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_sync))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_snapshot_chunk))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_configuration))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_lease))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_snapshot_request))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_cancel_join))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_retire))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_heartbeat))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_joined))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_announce))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_replica_status))
+  CAF_ADD_TYPE_ID(cafray, (cafray::wire::chain_read_result))
+  CAF_ADD_TYPE_ID(cafray, (cafray::gcs_replica_actor))
+  CAF_ADD_TYPE_ID(cafray, (cafray::gcs_coordinator_actor))
+  CAF_ADD_TYPE_ID(cafray, (cafray::gcs_chain_client_actor))
 CAF_END_TYPE_ID_BLOCK(cafray)
 
 namespace cafray {

@@ -137,3 +137,45 @@ TEST_CASE("a head refuses a write its store cannot hold") {
   CHECK_EQ(net.replica(2).last_applied(), 0u);
   CHECK(!net.replica(1).retired());
 }
+
+TEST_CASE("a batch of writes is one transaction; retries in it are not "
+          "applied again") {
+  chain_network net(3, 26);
+  auto epoch = net.coordinator().config().epoch;
+  auto request = [epoch](uint64_t number, std::string key) {
+    chain_write_request msg;
+    msg.epoch = epoch;
+    msg.request = number;
+    msg.oldest_pending = 1;
+    msg.write = chain_write{0, std::move(key), "v" + std::to_string(number)};
+    return msg;
+  };
+  net.post(net.replica(1).receive_writes(
+    cli(alice), {request(1, "a"), request(2, "b"), request(2, "b"),
+                 request(3, "c")}));
+  net.run();
+  for (replica_id id : {1, 2, 3}) {
+    CAPTURE(id);
+    CHECK_EQ(net.store(id).transactions(), 1u);
+    CHECK_EQ(net.store(id).total_applications(), 3u);
+  }
+  // The same batch again, with one new write: only that one is applied.
+  net.post(net.replica(1).receive_writes(
+    cli(alice), {request(1, "a"), request(2, "b"), request(4, "d")}));
+  net.run();
+  for (replica_id id : {1, 2, 3}) {
+    CAPTURE(id);
+    CHECK_EQ(net.store(id).transactions(), 2u);
+    CHECK_EQ(net.store(id).total_applications(), 4u);
+  }
+  CHECK_EQ(read_now(net, alice, "d"), "v4");
+  // A batch at a replica that is not the head is refused write by write.
+  auto refused = net.replica(2).receive_writes(
+    cli(alice), {request(5, "e"), request(6, "f")});
+  REQUIRE_EQ(refused.size(), 2u);
+  for (auto& envelope : refused) {
+    auto x = std::get_if<chain_refused>(&envelope.payload);
+    REQUIRE(x != nullptr);
+    CHECK_EQ(x->reason, chain_refusal::not_head);
+  }
+}

@@ -1,0 +1,270 @@
+#include "gcs/gcs_chain_client.hpp"
+
+#include <random>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/message_view.hpp>
+#include <caf/send.hpp>
+#include <fmt/core.h>
+
+#include "common/error.hpp"
+
+namespace cafray {
+
+namespace {
+
+chain_client_id random_client_id() {
+  std::random_device device;
+  std::mt19937_64 rng{(uint64_t{device()} << 32) | device()};
+  chain_client_id result = 0;
+  while (result == 0)
+    result = rng();
+  return result;
+}
+
+uint64_t oldest_pending(const gcs_chain_client_state& st) {
+  for (auto& [number, request] : st.pending)
+    if (request.write)
+      return number;
+  return st.next_request + 1;
+}
+
+void refresh(gcs_chain_client_pointer self);
+
+/// Sends requests `numbers` to the current configuration: the writes in
+/// one batch to the head, the reads to the tail.
+void send_requests(gcs_chain_client_pointer self,
+                   const std::vector<uint64_t>& numbers) {
+  auto& st = self->state;
+  auto now = chain_clock::now();
+  auto& members = st.config.members;
+  if (members.empty() || !members.front().handle || !members.back().handle) {
+    for (auto number : numbers)
+      if (auto i = st.pending.find(number); i != st.pending.end()) {
+        i->second.parked = true;
+        i->second.sent = now;
+      }
+    refresh(self);
+    return;
+  }
+  wire::chain_write_batch batch{st.config.epoch, st.id, {}};
+  auto oldest = oldest_pending(st);
+  for (auto number : numbers) {
+    auto i = st.pending.find(number);
+    if (i == st.pending.end())
+      continue;
+    auto& request = i->second;
+    request.sent = now;
+    request.parked = false;
+    if (request.write)
+      batch.writes.push_back(
+        wire::chain_write_request{number, oldest, request.row});
+    else
+      self->send(members.back().handle,
+                 wire::chain_read_request{st.config.epoch, st.id, number,
+                                          request.row.table, request.row.key});
+  }
+  if (!batch.writes.empty())
+    self->send(members.front().handle, std::move(batch));
+}
+
+void on_configuration(gcs_chain_client_pointer self,
+                      wire::chain_configuration& config) {
+  auto& st = self->state;
+  if (config.epoch <= st.config.epoch)
+    return; // parked requests go again with the next tick
+  st.config = std::move(config);
+  auto& members = st.config.members;
+  if (!members.empty()) {
+    // A dead head or tail makes the client ask again at once.
+    for (auto* member : {&members.front(), &members.back()})
+      if (member->handle)
+        self->monitor(member->handle);
+    st.head = members.front().handle.address();
+    st.tail = members.back().handle.address();
+  }
+  // Anything may have been lost with the old chain; writes are applied
+  // once however often they arrive.
+  std::vector<uint64_t> all;
+  for (auto& [number, request] : st.pending)
+    all.push_back(number);
+  send_requests(self, all);
+}
+
+void refresh(gcs_chain_client_pointer self) {
+  auto& st = self->state;
+  if (st.refreshing || !st.coordinator)
+    return;
+  st.refreshing = true;
+  self->request(st.coordinator, st.options.coordinator_timeout, get_atom_v)
+    .then(
+      [self](wire::chain_configuration& config) {
+        self->state.refreshing = false;
+        on_configuration(self, config);
+      },
+      [self](caf::error&) { self->state.refreshing = false; });
+}
+
+void schedule_tick(gcs_chain_client_pointer self) {
+  caf::delayed_anon_send(caf::actor_cast<gcs_chain_client_actor>(self),
+                         self->state.options.tick_interval, tick_atom_v);
+}
+
+/// Registers a request and sends it.
+void submit(gcs_chain_client_pointer self, gcs_chain_pending request) {
+  auto& st = self->state;
+  if (!st.ticking) {
+    st.ticking = true;
+    schedule_tick(self);
+  }
+  auto number = ++st.next_request;
+  request.started = chain_clock::now();
+  st.pending.emplace(number, std::move(request));
+  send_requests(self, {number});
+}
+
+void fail(gcs_chain_pending& request, caf::error err) {
+  if (request.write)
+    request.written.deliver(std::move(err));
+  else
+    request.read.deliver(std::move(err));
+}
+
+void on_answers(gcs_chain_client_pointer self, wire::chain_answers& msg) {
+  auto& st = self->state;
+  for (auto& ack : msg.acks) {
+    auto i = st.pending.find(ack.request);
+    if (i == st.pending.end() || !i->second.write)
+      continue;
+    i->second.written.deliver(ack.seq);
+    st.pending.erase(i);
+  }
+  for (auto& reply : msg.reads) {
+    auto i = st.pending.find(reply.request);
+    if (i == st.pending.end() || i->second.write)
+      continue;
+    i->second.read.deliver(wire::chain_read_result{
+      reply.found, std::move(reply.value), reply.seq});
+    st.pending.erase(i);
+  }
+  bool stale = false;
+  for (auto& refused : msg.refusals) {
+    auto i = st.pending.find(refused.request);
+    if (i == st.pending.end())
+      continue;
+    switch (static_cast<chain_refusal>(refused.reason)) {
+      case chain_refusal::full:
+        fail(i->second, make_error(errc::gcs_full));
+        st.pending.erase(i);
+        break;
+      case chain_refusal::invalid:
+        fail(i->second, make_error(errc::storage_error,
+                                   "the GCS cannot hold this row"));
+        st.pending.erase(i);
+        break;
+      default:
+        // Goes again with the next tick or the next configuration.
+        i->second.parked = true;
+        stale = true;
+    }
+  }
+  if (stale)
+    refresh(self);
+}
+
+void on_tick(gcs_chain_client_pointer self) {
+  auto& st = self->state;
+  auto now = chain_clock::now();
+  std::vector<uint64_t> due;
+  bool overdue = false;
+  for (auto i = st.pending.begin(); i != st.pending.end();) {
+    auto& request = i->second;
+    if (now - request.started >= st.options.request_timeout) {
+      fail(request, make_error(errc::timeout, "GCS request"));
+      i = st.pending.erase(i);
+      continue;
+    }
+    if (now - request.sent >= st.options.resend_after) {
+      overdue = true;
+      due.push_back(i->first);
+    } else if (request.parked && now - request.sent >= st.options.tick_interval) {
+      due.push_back(i->first);
+    }
+    ++i;
+  }
+  if (overdue)
+    refresh(self);
+  if (!due.empty())
+    send_requests(self, due);
+  st.ticking = !st.pending.empty();
+  if (st.ticking)
+    schedule_tick(self);
+}
+
+} // namespace
+
+gcs_chain_client_actor::behavior_type
+gcs_chain_client(gcs_chain_client_pointer self,
+                 gcs_coordinator_actor coordinator,
+                 gcs_chain_client_options options) {
+  auto& st = self->state;
+  st.options = options;
+  st.coordinator = std::move(coordinator);
+  st.id = options.id != 0 ? options.id : random_client_id();
+  self->set_error_handler([self](caf::error& err) {
+    fmt::print(stderr, "[gcs_chain_client {}] error message: {}\n",
+               self->state.id, render(err));
+  });
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (msg.source == self->state.head || msg.source == self->state.tail)
+      refresh(self);
+  });
+  self->set_default_handler(
+    [](caf::scheduled_actor* ptr,
+       caf::message_view& msg) -> caf::result<caf::message> {
+      fmt::print(stderr, "[gcs_chain_client] unexpected message: {}\n",
+                 caf::to_string(msg.copy_content_to_message()));
+      auto element = ptr->current_mailbox_element();
+      if (element != nullptr && element->mid.is_request())
+        return caf::sec::unexpected_message;
+      return caf::delegated<caf::message>{};
+    });
+  refresh(self);
+  return {
+    [self](put_atom, uint8_t table, std::string& key,
+           std::string& value) -> caf::result<uint64_t> {
+      gcs_chain_pending request;
+      request.write = true;
+      request.row = wire::chain_write{table, std::move(key), false,
+                                      std::move(value)};
+      request.written = self->make_response_promise<uint64_t>();
+      auto result = request.written;
+      submit(self, std::move(request));
+      return result;
+    },
+    [self](delete_atom, uint8_t table,
+           std::string& key) -> caf::result<uint64_t> {
+      gcs_chain_pending request;
+      request.write = true;
+      request.row = wire::chain_write{table, std::move(key), true, {}};
+      request.written = self->make_response_promise<uint64_t>();
+      auto result = request.written;
+      submit(self, std::move(request));
+      return result;
+    },
+    [self](get_atom, uint8_t table,
+           std::string& key) -> caf::result<wire::chain_read_result> {
+      gcs_chain_pending request;
+      request.row = wire::chain_write{table, std::move(key), false, {}};
+      request.read = self->make_response_promise<wire::chain_read_result>();
+      auto result = request.read;
+      submit(self, std::move(request));
+      return result;
+    },
+    [self](wire::chain_answers& msg) { on_answers(self, msg); },
+    [self](tick_atom) { on_tick(self); },
+  };
+}
+
+} // namespace cafray

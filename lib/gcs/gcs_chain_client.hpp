@@ -1,0 +1,95 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include <caf/actor_addr.hpp>
+#include <caf/fwd.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "gcs/chain.hpp"
+#include "proto/gcs_chain_actor.hpp"
+
+namespace cafray {
+
+/// How a chain client retries.
+struct gcs_chain_client_options {
+  /// A request unanswered this long is sent again, after asking the
+  /// coordinator for the configuration (its replica may be gone).
+  std::chrono::milliseconds resend_after{150};
+
+  /// How often the client looks for such requests.
+  std::chrono::milliseconds tick_interval{10};
+
+  /// A request unanswered this long fails with `errc::timeout`.
+  std::chrono::milliseconds request_timeout{10000};
+
+  /// How long the client waits for the coordinator's answer.
+  std::chrono::milliseconds coordinator_timeout{1000};
+
+  /// Names the client in the shard's retry table; 0 picks a random one.
+  chain_client_id id = 0;
+};
+
+/// A write or read the client has not been answered yet.
+struct gcs_chain_pending {
+  bool write = false;
+  wire::chain_write row;
+  caf::typed_response_promise<uint64_t> written;
+  caf::typed_response_promise<wire::chain_read_result> read;
+  chain_time started;
+  chain_time sent;
+  /// Sent only once a configuration arrives: refused, or no chain yet.
+  bool parked = false;
+};
+
+/// State of a chain client.
+struct gcs_chain_client_state {
+  static inline const char* name = "gcs_chain_client";
+
+  gcs_chain_client_options options;
+
+  gcs_coordinator_actor coordinator;
+
+  chain_client_id id = 0;
+
+  uint64_t next_request = 0;
+
+  /// The configuration requests go to; epoch 0 before the first one.
+  wire::chain_configuration config;
+
+  /// Unanswered requests by number: the client's own table rather than
+  /// many outstanding CAF requests (CAF-NOTES: their lookup is linear).
+  std::map<uint64_t, gcs_chain_pending> pending;
+
+  /// Whether a configuration request is on its way.
+  bool refreshing = false;
+
+  /// Whether the retry timer runs; it stops while nothing is pending.
+  bool ticking = false;
+
+  caf::actor_addr head;
+
+  caf::actor_addr tail;
+};
+
+using gcs_chain_client_pointer
+  = gcs_chain_client_actor::stateful_pointer<gcs_chain_client_state>;
+
+/// A client of one shard's chain: writes go to the head and are answered
+/// once the tail applied them, reads go to the tail. Requests are retried
+/// across reconfigurations (each write is applied once: the shard keeps a
+/// retry table), so callers see only the final answer or, when the shard is
+/// gone for longer than `request_timeout`, `errc::timeout`; a full shard
+/// answers `errc::gcs_full`, a write the shard cannot hold (table number,
+/// key size) `errc::storage_error`.
+gcs_chain_client_actor::behavior_type
+gcs_chain_client(gcs_chain_client_pointer self,
+                 gcs_coordinator_actor coordinator,
+                 gcs_chain_client_options options);
+
+} // namespace cafray

@@ -1,0 +1,87 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/actor_addr.hpp>
+#include <caf/fwd.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "gcs/chain_coordinator.hpp"
+#include "proto/gcs_chain_actor.hpp"
+
+namespace cafray {
+
+/// How the coordinator of one shard runs.
+struct gcs_coordinator_options {
+  uint32_t shard = 0;
+
+  /// The chain at startup, head first. The coordinator installs it once
+  /// every one of them announced itself.
+  std::vector<replica_id> replicas;
+
+  /// How long a lease lasts; a dead tail is replaced only after its lease
+  /// ran out, so this bounds the stall after a tail dies.
+  std::chrono::milliseconds lease{300};
+
+  /// Added to every lease before a replica that may still act as tail is
+  /// removed: covers clocks that run at slightly different rates.
+  std::chrono::milliseconds grace{20};
+
+  /// How often the failure detector looks for expired leases.
+  std::chrono::milliseconds check_interval{25};
+
+  /// Where the configuration is kept across restarts of the coordinator;
+  /// empty for nowhere. When the file exists, its chain replaces
+  /// `replicas` and the epochs continue after its epoch.
+  std::string state_file;
+};
+
+/// State of a shard's coordinator.
+struct gcs_coordinator_state {
+  static inline const char* name = "gcs_coordinator";
+
+  gcs_coordinator_options options;
+
+  /// The chain to start with, and the epoch it starts at.
+  chain_config initial;
+
+  /// Membership logic; empty until every initial replica announced itself.
+  std::unique_ptr<chain_coordinator> logic;
+
+  /// Every replica that announced itself.
+  std::map<replica_id, gcs_replica_actor> replicas;
+
+  /// The replica behind each monitored address.
+  std::map<caf::actor_addr, replica_id> monitored;
+
+  /// Replacements waiting to join, in order of arrival; one joins at a time.
+  std::deque<replica_id> joiners;
+
+  /// Removals that wait for a lease to run out.
+  std::set<replica_id> waiting_removals;
+};
+
+using gcs_coordinator_pointer
+  = gcs_coordinator_actor::stateful_pointer<gcs_coordinator_state>;
+
+/// The behavior of a shard's coordinator.
+gcs_coordinator_actor::behavior_type
+gcs_coordinator(gcs_coordinator_pointer self, gcs_coordinator_options options);
+
+/// Reads a configuration written by the coordinator; none if the file does
+/// not exist or does not parse.
+std::optional<chain_config> load_chain_config(const std::string& path);
+
+/// Writes `config` to `path` atomically (a new file renamed over the old).
+bool save_chain_config(const std::string& path, const chain_config& config);
+
+} // namespace cafray

@@ -1,0 +1,287 @@
+#include "gcs/gcs_replica.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/message_view.hpp>
+#include <caf/send.hpp>
+#include <caf/spawn_options.hpp>
+#include <fmt/core.h>
+
+#include "common/error.hpp"
+#include "gcs/chain_wire.hpp"
+#include "gcs/lmdb_chain_store.hpp"
+
+namespace cafray {
+
+namespace {
+
+void log(gcs_replica_pointer self, const std::string& what) {
+  fmt::print(stderr, "[gcs_replica {}] {}\n", self->state.logic->id(), what);
+}
+
+/// Remembers the handle of the client that sent the current message.
+void learn_sender(gcs_replica_pointer self, chain_client_id client) {
+  auto sender = self->current_sender();
+  if (sender == nullptr)
+    return;
+  auto& known = self->state.clients[client];
+  auto handle = caf::actor_cast<gcs_chain_client_actor>(sender);
+  if (known != handle) {
+    known = std::move(handle);
+    // A new incarnation of the client: the successor learns it again.
+    self->state.introduced.erase(client);
+  }
+}
+
+wire::chain_forward forward_to_wire(gcs_replica_pointer self,
+                                    const chain_forward& msg) {
+  auto& st = self->state;
+  wire::chain_forward result;
+  result.epoch = msg.epoch;
+  result.from = st.logic->id();
+  result.entries.reserve(msg.entries.size());
+  for (auto& entry : msg.entries) {
+    result.entries.push_back(to_wire(entry));
+    if (st.introduced.count(entry.client) > 0)
+      continue;
+    if (auto i = st.clients.find(entry.client); i != st.clients.end()) {
+      result.clients.push_back(wire::chain_client_handle{i->first, i->second});
+      st.introduced.insert(entry.client);
+    }
+  }
+  return result;
+}
+
+/// Sends what the logic asked for: to replicas, the coordinator, and to
+/// clients one message per client with all their answers.
+void route(gcs_replica_pointer self, chain_outbox out) {
+  auto& st = self->state;
+  std::map<chain_client_id, wire::chain_answers> answers;
+  for (auto& envelope : out) {
+    auto& msg = envelope.payload;
+    switch (envelope.to.kind) {
+      case chain_address::client: {
+        auto& dst = answers[envelope.to.id];
+        if (auto x = std::get_if<chain_write_ack>(&msg))
+          dst.acks.push_back(wire::chain_write_ack{x->request, x->seq});
+        else if (auto x = std::get_if<chain_read_reply>(&msg))
+          dst.reads.push_back(wire::chain_read_reply{
+            x->request, x->seq, x->value.has_value(), x->value.value_or("")});
+        else if (auto x = std::get_if<chain_refused>(&msg))
+          dst.refusals.push_back(wire::chain_refused{
+            x->request, static_cast<uint8_t>(x->reason), x->epoch});
+        break;
+      }
+      case chain_address::coordinator:
+        if (auto x = std::get_if<chain_heartbeat>(&msg))
+          self->send(st.coordinator,
+                     wire::chain_heartbeat{x->replica, x->epoch, x->number});
+        else if (auto x = std::get_if<chain_joined>(&msg))
+          self->send(st.coordinator,
+                     wire::chain_joined{x->replica, x->attempt, x->seq});
+        break;
+      case chain_address::replica: {
+        auto i = st.replicas.find(envelope.to.id);
+        if (i == st.replicas.end()) {
+          log(self, std::string{"no handle for replica "}
+                      + std::to_string(envelope.to.id) + ", dropped "
+                      + payload_name(msg));
+          break;
+        }
+        auto& dst = i->second;
+        auto me = st.logic->id();
+        if (auto x = std::get_if<chain_forward>(&msg))
+          self->send(dst, forward_to_wire(self, *x));
+        else if (auto x = std::get_if<chain_ack>(&msg))
+          self->send(dst, wire::chain_ack{x->epoch, me, x->seq});
+        else if (auto x = std::get_if<chain_sync>(&msg))
+          self->send(dst, wire::chain_sync{x->epoch, me, x->upto});
+        else if (auto x = std::get_if<chain_snapshot_transfer>(&msg))
+          for (auto& part :
+               snapshot_to_chunks(me, *x, st.options.snapshot_chunk_bytes))
+            self->send(dst, std::move(part));
+        break;
+      }
+    }
+  }
+  for (auto& [client, msg] : answers) {
+    auto i = st.clients.find(client);
+    if (i == st.clients.end())
+      continue; // the client retries, and then we know it
+    msg.replica = st.logic->id();
+    self->send(i->second, std::move(msg));
+  }
+}
+
+void receive(gcs_replica_pointer self, chain_address from,
+             chain_payload msg) {
+  route(self, self->state.logic->receive(from, msg));
+}
+
+auto coordinator_address() {
+  return chain_address::of_coordinator();
+}
+
+void on_configuration(gcs_replica_pointer self,
+                      const wire::chain_configuration& msg) {
+  auto& st = self->state;
+  if (msg.epoch <= st.logic->epoch())
+    return;
+  for (auto& member : msg.members)
+    if (member.handle)
+      st.replicas[member.replica] = member.handle;
+  // A successor of the new configuration gets every handle again with the
+  // writes the logic resends.
+  st.introduced.clear();
+  receive(self, coordinator_address(), chain_install{config_from_wire(msg)});
+}
+
+void on_snapshot_part(gcs_replica_pointer self,
+                      wire::chain_snapshot_chunk& msg) {
+  auto& st = self->state;
+  auto key = std::pair{msg.from, msg.attempt};
+  auto last = msg.last;
+  auto& parts = st.snapshot_parts[key];
+  parts.push_back(std::move(msg));
+  if (!last)
+    return;
+  auto transfer = snapshot_from_chunks(std::move(parts));
+  st.snapshot_parts.clear();
+  receive(self, chain_address::of_replica(key.first), std::move(transfer));
+}
+
+wire::chain_replica_status status_of(gcs_replica_pointer self) {
+  auto& st = self->state;
+  auto& logic = *st.logic;
+  wire::chain_replica_status result;
+  result.replica = logic.id();
+  result.epoch = logic.epoch();
+  result.last_applied = logic.last_applied();
+  result.digest = st.store->digest();
+  result.member = logic.member();
+  result.retired = logic.retired();
+  result.tail = logic.is_tail();
+  result.serving_reads = logic.serving_reads();
+  result.chain = logic.config().replicas;
+  return result;
+}
+
+void schedule_tick(gcs_replica_pointer self) {
+  caf::delayed_anon_send(caf::actor_cast<gcs_replica_actor>(self),
+                         self->state.options.heartbeat_interval,
+                         tick_atom_v);
+}
+
+void install_handlers(gcs_replica_pointer self) {
+  self->set_error_handler([self](caf::error& err) {
+    log(self, "error message: " + render(err));
+  });
+  self->set_down_handler([](caf::down_msg&) {
+    // nop: the coordinator watches the replicas
+  });
+  self->set_default_handler(
+    [](caf::scheduled_actor* ptr,
+       caf::message_view& msg) -> caf::result<caf::message> {
+      fmt::print(stderr, "[gcs_replica {}] unexpected message: {}\n",
+                 ptr->id(), caf::to_string(msg.copy_content_to_message()));
+      // Answer only requests: an answer to a plain send would bounce into
+      // the sender's default handler (CAF-NOTES pitfall 2).
+      auto element = ptr->current_mailbox_element();
+      if (element != nullptr && element->mid.is_request())
+        return caf::sec::unexpected_message;
+      return caf::delegated<caf::message>{};
+    });
+}
+
+} // namespace
+
+gcs_replica_actor::behavior_type
+gcs_replica(gcs_replica_pointer self, replica_id id,
+            std::shared_ptr<chain_store> store,
+            gcs_coordinator_actor coordinator, gcs_replica_options options) {
+  auto& st = self->state;
+  st.store = std::move(store);
+  st.coordinator = std::move(coordinator);
+  st.options = options;
+  st.logic = std::make_unique<chain_replica>(id, *st.store,
+                                             [] { return chain_clock::now(); });
+  install_handlers(self);
+  auto me = caf::actor_cast<gcs_replica_actor>(self);
+  self->send(st.coordinator,
+             wire::chain_announce{wire::chain_member{id, me},
+                                  st.logic->last_applied()});
+  schedule_tick(self);
+  return {
+    [self](wire::chain_write_batch& msg) {
+      learn_sender(self, msg.client);
+      route(self, self->state.logic->receive_writes(
+                    chain_address::of_client(msg.client),
+                    requests_from_wire(msg)));
+    },
+    [self](wire::chain_read_request& msg) {
+      learn_sender(self, msg.client);
+      receive(self, chain_address::of_client(msg.client), from_wire(msg));
+    },
+    [self](wire::chain_forward& msg) {
+      for (auto& client : msg.clients)
+        if (client.handle)
+          self->state.clients[client.client] = std::move(client.handle);
+      receive(self, chain_address::of_replica(msg.from),
+              chain_forward{msg.epoch, entries_from_wire(msg)});
+    },
+    [self](wire::chain_ack& msg) {
+      receive(self, chain_address::of_replica(msg.from),
+              chain_ack{msg.epoch, msg.seq});
+    },
+    [self](wire::chain_sync& msg) {
+      receive(self, chain_address::of_replica(msg.from),
+              chain_sync{msg.epoch, msg.upto});
+    },
+    [self](wire::chain_snapshot_chunk& msg) { on_snapshot_part(self, msg); },
+    [self](wire::chain_configuration& msg) { on_configuration(self, msg); },
+    [self](wire::chain_lease& msg) {
+      receive(self, coordinator_address(),
+              chain_lease{msg.number, std::chrono::nanoseconds{msg.duration_ns}});
+    },
+    [self](wire::chain_snapshot_request& msg) {
+      if (msg.joiner.handle)
+        self->state.replicas[msg.joiner.replica] = msg.joiner.handle;
+      receive(self, coordinator_address(),
+              chain_snapshot_request{msg.epoch, msg.attempt,
+                                     msg.joiner.replica});
+    },
+    [self](wire::chain_cancel_join& msg) {
+      receive(self, coordinator_address(), chain_cancel_join{msg.attempt});
+    },
+    [self](wire::chain_retire&) {
+      receive(self, coordinator_address(), chain_retire{});
+      log(self, "retired");
+    },
+    [self](tick_atom) {
+      // A retired replica stays to refuse clients, but stays quiet.
+      if (self->state.logic->retired())
+        return;
+      route(self, self->state.logic->heartbeat());
+      schedule_tick(self);
+    },
+    [self](stats_atom) { return status_of(self); },
+  };
+}
+
+caf::expected<gcs_replica_actor>
+spawn_gcs_replica(caf::actor_system& sys, replica_id id,
+                  const std::string& directory, lmdb_options storage,
+                  gcs_coordinator_actor coordinator,
+                  gcs_replica_options options) {
+  auto store = lmdb_chain_store::open(directory, storage);
+  if (!store)
+    return std::move(store.error());
+  std::shared_ptr<chain_store> shared{std::move(*store)};
+  if (options.detached)
+    return sys.spawn<caf::detached>(gcs_replica, id, std::move(shared),
+                                    std::move(coordinator), options);
+  return sys.spawn(gcs_replica, id, std::move(shared), std::move(coordinator),
+                   options);
+}
+
+} // namespace cafray

@@ -1,0 +1,113 @@
+// A chain of replica actors in one process: the paths without failures,
+// refusals that reach the caller as typed errors, and a whole restart.
+
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "chain_cluster.hpp"
+#include "common/error.hpp"
+
+using namespace cafray;
+using namespace cafray::test;
+
+TEST_CASE("writes go through the chain, reads come from the tail") {
+  chain_cluster cluster(3);
+  CHECK_EQ(cluster.config().epoch, 1u);
+  auto client = cluster.spawn_client();
+  CHECK_EQ(cluster.put(client, 0, "k1", "v1"), uint64_t{1});
+  CHECK_EQ(cluster.put(client, 2, "k2", "v2"), uint64_t{2});
+  CHECK_EQ(cluster.erase(client, 0, "k1"), uint64_t{3});
+  auto k1 = cluster.get(client, 0, "k1");
+  REQUIRE(k1);
+  CHECK_FALSE(k1->found);
+  CHECK_EQ(k1->seq, 3u);
+  auto k2 = cluster.get(client, 2, "k2");
+  REQUIRE(k2);
+  CHECK(k2->found);
+  CHECK_EQ(k2->value, "v2");
+  // Table 2, not 0.
+  auto other = cluster.get(client, 0, "k2");
+  REQUIRE(other);
+  CHECK_FALSE(other->found);
+  REQUIRE(cluster.wait_for_applied(3));
+  std::set<uint64_t> digests;
+  for (replica_id id : {1, 2, 3}) {
+    auto st = cluster.status(id);
+    REQUIRE(st);
+    CHECK_EQ(st->last_applied, 3u);
+    CHECK(st->member);
+    CHECK_EQ(st->chain, std::vector<uint64_t>{1, 2, 3});
+    CHECK_EQ(st->tail, id == 3);
+    digests.insert(st->digest);
+  }
+  CHECK_EQ(digests.size(), 1u);
+}
+
+TEST_CASE("a row the shard cannot hold fails with storage_error") {
+  chain_cluster cluster(2);
+  auto client = cluster.spawn_client();
+  auto bad_table = cluster.put(client, 200, "k", "v");
+  REQUIRE_FALSE(bad_table);
+  CHECK_EQ(code_of(bad_table.error()), errc::storage_error);
+  auto long_key = cluster.put(client, 0, std::string(600, 'k'), "v");
+  REQUIRE_FALSE(long_key);
+  CHECK_EQ(code_of(long_key.error()), errc::storage_error);
+  // Nothing was applied; the next write is number 1.
+  CHECK_EQ(cluster.put(client, 0, "k", "v"), uint64_t{1});
+}
+
+TEST_CASE("many writes of one client in flight are applied once each") {
+  chain_cluster cluster(3);
+  auto client = cluster.spawn_client();
+  auto& sys = cluster.system();
+  caf::scoped_actor self{sys};
+  constexpr size_t n = 500;
+  size_t acked = 0;
+  std::set<uint64_t> seqs;
+  for (size_t i = 0; i < n; ++i)
+    self->send(client, put_atom_v, uint8_t{1}, "key-" + std::to_string(i),
+               "value-" + std::to_string(i));
+  for (size_t i = 0; i < n; ++i)
+    self->receive([&](uint64_t seq) { ++acked, seqs.insert(seq); },
+                  [&](caf::error& err) { FAIL(render(err)); },
+                  caf::after(chain_cluster::timeout) >> [&] { FAIL("timeout"); });
+  CHECK_EQ(acked, n);
+  CHECK_EQ(seqs.size(), n);
+  CHECK_EQ(*seqs.begin(), 1u);
+  CHECK_EQ(*seqs.rbegin(), n);
+  REQUIRE(cluster.wait_for_applied(n));
+  for (replica_id id : {1, 2, 3})
+    CHECK_EQ(cluster.status(id)->last_applied, n);
+}
+
+TEST_CASE("restarting every replica and the coordinator loses nothing") {
+  chain_cluster cluster(3);
+  constexpr int n = 200;
+  {
+    auto client = cluster.spawn_client();
+    for (int i = 0; i < n; ++i)
+      REQUIRE_EQ(cluster.put(client, 0, "key-" + std::to_string(i),
+                             "value-" + std::to_string(i)),
+                 uint64_t(i + 1));
+  }
+  auto epoch = cluster.config().epoch;
+  cluster.restart_all();
+  REQUIRE(cluster.wait_for_chain(
+    [](auto& ids) { return ids == std::vector<replica_id>{1, 2, 3}; }));
+  // The coordinator went on from its saved configuration.
+  CHECK_EQ(cluster.config().epoch, epoch + 1);
+  auto client = cluster.spawn_client();
+  for (int i = 0; i < n; ++i) {
+    auto x = cluster.get(client, 0, "key-" + std::to_string(i));
+    REQUIRE(x);
+    CHECK(x->found);
+    CHECK_EQ(x->value, "value-" + std::to_string(i));
+  }
+  CHECK_EQ(cluster.put(client, 0, "after", "restart"), uint64_t{n + 1});
+  REQUIRE(cluster.wait_for_applied(n + 1));
+  std::set<uint64_t> digests;
+  for (replica_id id : {1, 2, 3})
+    digests.insert(cluster.status(id)->digest);
+  CHECK_EQ(digests.size(), 1u);
+}
