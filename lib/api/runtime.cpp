@@ -471,10 +471,31 @@ std::vector<object_payload> fetch(const std::vector<object_id>& ids,
   }
   w->unsealed = missing.size();
   r.objects->watch(missing, w);
-  {
+  // A driver first gives the node's producers a moment: most results are
+  // sealed here within microseconds, and then the store is never asked.
+  // Worker threads ask at once (and lend their CPU while they wait).
+  bool sealed = false;
+  if (current_task_context() == nullptr) {
+    using namespace std::chrono;
+    auto infinite = timeout == caf::timespan::max() || timeout.count() < 0;
+    auto grace = infinite ? caf::timespan{milliseconds{2}}
+                          : std::min(timeout, caf::timespan{milliseconds{2}});
+    sealed = w->await_for(grace);
+    if (!sealed && !infinite) {
+      timeout -= grace;
+      if (timeout.count() <= 0) {
+        r.objects->unwatch(missing, w.get());
+        r.waiters->take(token);
+        throw_error(make_error(errc::timeout, "objects not ready in time"));
+      }
+    }
+  }
+  if (!sealed) {
     blocking_section blocking;
     caf::anon_send(r.core, get_atom_v, ids, timeout, token);
     w->await();
+  } else {
+    r.waiters->take(token);
   }
   r.objects->unwatch(missing, w.get());
   if (w->answered.load(std::memory_order_acquire)) {

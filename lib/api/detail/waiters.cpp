@@ -38,6 +38,25 @@ void waiter::await() {
   }
 }
 
+bool waiter::await_for(std::chrono::nanoseconds timeout) {
+  using clock = std::chrono::steady_clock;
+  auto start = clock::now();
+  auto deadline = start + timeout;
+  auto spin_until = start + std::min<std::chrono::nanoseconds>(
+                              timeout, std::chrono::microseconds{300});
+  while (!done.load(std::memory_order_acquire)) {
+    auto now = clock::now();
+    if (now >= spin_until) {
+      std::unique_lock<std::mutex> guard{mtx};
+      return cv.wait_until(guard, deadline, [this] {
+        return done.load(std::memory_order_acquire);
+      });
+    }
+    std::this_thread::yield();
+  }
+  return true;
+}
+
 std::pair<uint64_t, std::shared_ptr<waiter>> waiter_table::open() {
   auto w = std::make_shared<waiter>();
   std::lock_guard<std::mutex> guard{mtx_};

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -39,6 +40,9 @@ struct waiter : seal_watch {
   /// Blocks until `finish`; spins briefly first, since most answers come
   /// back within microseconds and a futex wake-up costs more than that.
   void await();
+
+  /// Like `await`, for at most `timeout`; true if woken.
+  bool await_for(std::chrono::nanoseconds timeout);
 };
 
 /// The process's blocked threads by token. Threads and the core worker
