@@ -52,22 +52,33 @@ T get(const object_ref<T>& ref,
   }
 }
 
+/// What `get` of many refs returns: the values, or nothing for void refs.
+template <class T>
+using get_all_result = std::conditional_t<std::is_void_v<T>, void,
+                                          std::vector<T>>;
+
 /// Blocks until all objects exist; returns them in input order or throws
-/// the first error.
+/// the first error (void refs: only waits and throws).
 template <class T, class Rep = int64_t, class Period = std::nano>
-std::vector<T> get(const std::vector<object_ref<T>>& refs,
-                   std::chrono::duration<Rep, Period> timeout = forever) {
+get_all_result<T> get(const std::vector<object_ref<T>>& refs,
+                      std::chrono::duration<Rep, Period> timeout = forever) {
   std::vector<object_id> ids;
   ids.reserve(refs.size());
   for (auto& ref : refs)
     ids.push_back(ref.id());
   auto payloads = detail::fetch(
     ids, std::chrono::duration_cast<caf::timespan>(timeout));
-  std::vector<T> result;
-  result.reserve(payloads.size());
-  for (auto& payload : payloads)
-    result.emplace_back(detail::decode_payload<T>(payload));
-  return result;
+  if constexpr (std::is_void_v<T>) {
+    for (auto& payload : payloads)
+      if (payload.failed())
+        throw_payload_error(payload);
+  } else {
+    std::vector<T> result;
+    result.reserve(payloads.size());
+    for (auto& payload : payloads)
+      result.emplace_back(detail::decode_payload<T>(payload));
+    return result;
+  }
 }
 
 /// Waits until `num_returns` of the objects exist or the timeout passed.

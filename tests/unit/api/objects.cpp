@@ -251,6 +251,15 @@ TEST_CASE_FIXTURE(runtime_fixture, "a failing void task throws at get") {
     CHECK(e.exception_type() == "std::out_of_range");
     CHECK(e.message() == "void task 2");
   }
+  // Among many void refs, a failed one makes get throw its error.
+  std::vector<cafray::object_ref<void>> refs{
+    cafray::task(obj_void_fail).remote(3)};
+  try {
+    cafray::get(refs, patience);
+    FAIL("get did not throw");
+  } catch (const cafray::task_error& e) {
+    CHECK(e.message() == "void task 3");
+  }
 }
 
 TEST_CASE_FIXTURE(runtime_fixture, "error_info lists the recorded errors") {

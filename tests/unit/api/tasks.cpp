@@ -220,6 +220,12 @@ TEST_CASE_FIXTURE(runtime_fixture, "void functions give a completion ref") {
               patience);
   CHECK(recorded.load() == 25);
   CHECK(record_calls.load() == 2);
+  // get of many void refs waits for all of them.
+  std::vector<cafray::object_ref<void>> many;
+  for (int i = 1; i <= 10; ++i)
+    many.push_back(cafray::task(record_value).remote(i));
+  cafray::get(many, patience);
+  CHECK(record_calls.load() == 12);
 }
 
 TEST_CASE_FIXTURE(runtime_fixture, "per-call options") {
