@@ -11,10 +11,6 @@
 
 namespace cafray {
 
-namespace {
-
-using core_pointer = core_worker_actor::stateful_pointer<core_worker_state>;
-
 object_payload actor_died_payload(const actor_id& actor, const object_id& id,
                                   const std::string& why) {
   task_spec spec;
@@ -24,14 +20,9 @@ object_payload actor_died_payload(const actor_id& actor, const object_id& id,
   return make_error_payload(errc::actor_died, spec, why);
 }
 
-void fail_pending(core_pointer self, core_worker_state::actor_calls& entry,
-                  const std::string& why) {
-  entry.dead = true;
-  for (auto& id : entry.pending)
-    caf::anon_send(self->state.store, put_atom_v, id,
-                   actor_died_payload(entry.id, id, why));
-  entry.pending.clear();
-}
+namespace {
+
+using core_pointer = core_worker_actor::stateful_pointer<core_worker_state>;
 
 template <class T>
 void finish(core_pointer self, uint64_t token, T&& fill) {
@@ -47,48 +38,42 @@ core_worker_actor::behavior_type
 core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
             std::shared_ptr<detail::waiter_table> waiters,
             std::shared_ptr<detail::submit_queue> submissions,
-            std::shared_ptr<detail::release_queue> releases) {
+            std::shared_ptr<detail::release_queue> releases,
+            std::shared_ptr<detail::actor_call_table> calls) {
   self->state.store = std::move(store);
   self->state.raylet = std::move(raylet);
   self->state.waiters = std::move(waiters);
   self->state.submissions = std::move(submissions);
   self->state.releases = std::move(releases);
+  self->state.calls = std::move(calls);
   install_guards(self);
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
-    auto i = st.hosts.find(msg.source);
-    if (i == st.hosts.end())
-      return;
-    auto j = st.calls.find(i->second);
-    if (j != st.calls.end())
-      fail_pending(self, j->second,
-                   "the actor died: " + self->system().render(msg.reason));
+    auto why = "the actor died: " + self->system().render(msg.reason);
+    auto [actor, ids] = st.calls->fail(msg.source, why);
+    for (auto& id : ids)
+      caf::anon_send(st.store, put_atom_v, id,
+                     actor_died_payload(actor, id, why));
   });
   return {
     [=](call_atom, const caf::actor& host, task_spec& spec) {
+      // Calls that could not go straight to the host: the first ones (the
+      // host is watched from now on) and those made while some were here.
       auto& st = self->state;
-      auto id = spec.return_id();
+      auto actor = spec.actor;
       if (!host) {
+        auto id = spec.return_id();
+        st.calls->done(actor, id);
+        st.calls->forwarded(actor);
         caf::anon_send(st.store, put_atom_v, id,
-                       actor_died_payload(spec.actor, id, "no such actor"));
+                       actor_died_payload(actor, id, "no such actor"));
         return;
       }
-      auto [i, added] = st.calls.try_emplace(spec.actor);
-      auto& entry = i->second;
-      if (added) {
-        entry.id = spec.actor;
-        st.hosts.emplace(host.address(), spec.actor);
+      if (st.calls->watch(actor, host.address()))
         self->monitor(host);
-      }
-      if (entry.dead) {
-        caf::anon_send(st.store, put_atom_v, id,
-                       actor_died_payload(spec.actor, id,
-                                          "the actor is dead"));
-        return;
-      }
-      entry.pending.push_back(id);
       caf::anon_send(caf::actor_cast<actor_host_actor>(host), call_atom_v,
                      std::move(spec), caf::actor_cast<caf::actor>(self));
+      st.calls->forwarded(actor);
     },
     [=](submit_atom) {
       auto& st = self->state;
@@ -108,10 +93,7 @@ core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
     [=](call_result_atom, const actor_id& actor, const object_id& id,
         object_payload& payload) {
       auto& st = self->state;
-      auto i = st.calls.find(actor);
-      if (i != st.calls.end() && !i->second.pending.empty()
-          && i->second.pending.front() == id)
-        i->second.pending.pop_front();
+      st.calls->done(actor, id);
       auto j = st.single_gets.find(id);
       if (j != st.single_gets.end()) {
         for (auto token : j->second)
@@ -184,10 +166,11 @@ spawn_core_worker(caf::actor_system& sys, object_store_actor store,
                   raylet_actor raylet,
                   std::shared_ptr<detail::waiter_table> waiters,
                   std::shared_ptr<detail::submit_queue> submissions,
-                  std::shared_ptr<detail::release_queue> releases) {
+                  std::shared_ptr<detail::release_queue> releases,
+                  std::shared_ptr<detail::actor_call_table> calls) {
   return sys.spawn(core_worker, std::move(store), std::move(raylet),
                    std::move(waiters), std::move(submissions),
-                   std::move(releases));
+                   std::move(releases), std::move(calls));
 }
 
 } // namespace cafray

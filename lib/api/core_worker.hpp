@@ -6,6 +6,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "api/detail/actor_calls.hpp"
 #include "api/detail/submit_queue.hpp"
 #include "api/detail/waiters.hpp"
 #include "proto/object_store_actor.hpp"
@@ -16,21 +17,12 @@ namespace cafray {
 struct core_worker_state {
   static inline const char* name = "cafray.core_worker";
 
-  /// Calls in flight to one hosted actor, oldest first (calls finish in
-  /// order, so the front is always the next result).
-  struct actor_calls {
-    actor_id id;
-    std::deque<object_id> pending;
-    bool dead = false;
-  };
-
   object_store_actor store;
   raylet_actor raylet;
   std::shared_ptr<detail::waiter_table> waiters;
   std::shared_ptr<detail::submit_queue> submissions;
   std::shared_ptr<detail::release_queue> releases;
-  std::unordered_map<actor_id, actor_calls> calls;
-  std::unordered_map<caf::actor_addr, actor_id> hosts;
+  std::shared_ptr<detail::actor_call_table> calls;
   /// Threads blocked in a get of a single object, by object: an actor call's
   /// result passes through here, so they get it without waiting for the
   /// store's answer.
@@ -43,7 +35,12 @@ core_worker(core_worker_actor::stateful_pointer<core_worker_state> self,
             object_store_actor store, raylet_actor raylet,
             std::shared_ptr<detail::waiter_table> waiters,
             std::shared_ptr<detail::submit_queue> submissions,
-            std::shared_ptr<detail::release_queue> releases);
+            std::shared_ptr<detail::release_queue> releases,
+            std::shared_ptr<detail::actor_call_table> calls);
+
+/// The error payload of a call to a dead actor.
+object_payload actor_died_payload(const actor_id& actor, const object_id& id,
+                                  const std::string& why);
 
 } // namespace cafray
 
@@ -54,6 +51,7 @@ spawn_core_worker(caf::actor_system& sys, object_store_actor store,
                   raylet_actor raylet,
                   std::shared_ptr<detail::waiter_table> waiters,
                   std::shared_ptr<detail::submit_queue> submissions,
-            std::shared_ptr<detail::release_queue> releases);
+                  std::shared_ptr<detail::release_queue> releases,
+                  std::shared_ptr<detail::actor_call_table> calls);
 
 } // namespace cafray

@@ -66,6 +66,7 @@ struct runtime {
   std::shared_ptr<detail::waiter_table> waiters;
   std::shared_ptr<detail::submit_queue> submissions;
   std::shared_ptr<detail::release_queue> releases;
+  std::shared_ptr<detail::actor_call_table> calls;
   std::shared_ptr<local_objects> objects;  // sealed objects of this node
   node_id node;
   job_id job;
@@ -180,8 +181,9 @@ void start(runtime& r) {
   r.waiters = std::make_shared<detail::waiter_table>();
   r.submissions = std::make_shared<detail::submit_queue>();
   r.releases = std::make_shared<detail::release_queue>();
+  r.calls = std::make_shared<detail::actor_call_table>();
   r.core = spawn_core_worker(sys, r.store, r.raylet, r.waiters,
-                             r.submissions, r.releases);
+                             r.submissions, r.releases, r.calls);
   // The job and the functions this driver knows go to the GCS.
   job_record job;
   job.id = r.job;
@@ -555,9 +557,27 @@ caf::actor spawn_behavior(task_spec spec) {
 }
 
 object_id call_actor(const caf::actor& host, task_spec spec) {
+  auto& r = rt();
   stamp(spec);
   auto id = spec.return_id();
-  caf::anon_send(rt().core, call_atom_v, host, std::move(spec));
+  if (!host) {
+    put_payload(id, actor_died_payload(spec.actor, id, "no such actor"));
+    return id;
+  }
+  std::string why;
+  switch (r.calls->track(spec.actor, id, why)) {
+    case detail::actor_call_table::route::direct:
+      // Results go to the core worker, which keeps the books.
+      caf::anon_send(caf::actor_cast<actor_host_actor>(host), call_atom_v,
+                     std::move(spec), caf::actor_cast<caf::actor>(r.core));
+      break;
+    case detail::actor_call_table::route::via_core:
+      caf::anon_send(r.core, call_atom_v, host, std::move(spec));
+      break;
+    case detail::actor_call_table::route::dead:
+      put_payload(id, actor_died_payload(spec.actor, id, why));
+      break;
+  }
   return id;
 }
 
