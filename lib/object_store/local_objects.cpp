@@ -27,7 +27,7 @@ object_payload local_objects::entry::payload() const {
 bool local_objects::insert(const object_id& id, object_payload payload) {
   {
     auto& s = shard_of(id);
-    std::unique_lock guard{s.mtx};
+    std::lock_guard guard{s.mtx};
     auto [i, added] = s.objects.try_emplace(id);
     if (!added)
       return false;
@@ -41,7 +41,7 @@ bool local_objects::insert(const object_id& id, object_payload payload) {
 bool local_objects::adopt(const object_id& id, object_payload payload) {
   {
     auto& s = shard_of(id);
-    std::unique_lock guard{s.mtx};
+    std::lock_guard guard{s.mtx};
     auto [i, added] = s.objects.try_emplace(id);
     if (!added) {
       if (i->second.adopted)
@@ -134,7 +134,7 @@ void local_objects::unwatch(const std::vector<object_id>& ids,
 
 local_objects::erased local_objects::erase(const object_id& id) {
   auto& s = shard_of(id);
-  std::unique_lock guard{s.mtx};
+  std::lock_guard guard{s.mtx};
   auto i = s.objects.find(id);
   if (i == s.objects.end())
     return erased::absent;
@@ -146,7 +146,7 @@ local_objects::erased local_objects::erase(const object_id& id) {
 
 std::optional<object_payload> local_objects::find(const object_id& id) const {
   auto& s = shard_of(id);
-  std::shared_lock guard{s.mtx};
+  std::lock_guard guard{s.mtx};
   auto i = s.objects.find(id);
   if (i == s.objects.end())
     return std::nullopt;
@@ -159,7 +159,7 @@ bool local_objects::find_all(const std::vector<object_id>& ids,
   out.reserve(ids.size());
   for (auto& id : ids) {
     auto& s = shard_of(id);
-    std::shared_lock guard{s.mtx};
+    std::lock_guard guard{s.mtx};
     auto i = s.objects.find(id);
     if (i == s.objects.end())
       return false;
@@ -170,7 +170,7 @@ bool local_objects::find_all(const std::vector<object_id>& ids,
 
 bool local_objects::contains(const object_id& id) const {
   auto& s = shard_of(id);
-  std::shared_lock guard{s.mtx};
+  std::lock_guard guard{s.mtx};
   return s.objects.count(id) != 0;
 }
 

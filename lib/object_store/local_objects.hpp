@@ -5,7 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
+
 #include <unordered_map>
 #include <vector>
 
@@ -89,7 +89,7 @@ private:
   };
 
   struct shard {
-    mutable std::shared_mutex mtx;
+    mutable std::mutex mtx;  // held for a hash lookup at most
     std::unordered_map<object_id, entry> objects;
   };
 
