@@ -20,7 +20,7 @@ namespace cafray {
 struct gcs_chain_client_options {
   /// A request unanswered this long is sent again, after asking the
   /// coordinator for the configuration (its replica may be gone).
-  std::chrono::milliseconds resend_after{150};
+  std::chrono::milliseconds resend_after{400};
 
   /// How often the client looks for such requests.
   std::chrono::milliseconds tick_interval{10};

@@ -107,6 +107,13 @@ void try_remove(gcs_coordinator_pointer self, replica_id id) {
   auto& st = self->state;
   if (!st.logic || st.waiting_removals.count(id) > 0)
     return;
+  auto& config = st.logic->config();
+  if (config.replicas.size() == 1 && config.contains(id)) {
+    // Removing the last replica loses the shard; keeping it lets the
+    // replica come back (restarted with the same id and directory).
+    log(self, "the last replica " + std::to_string(id) + " is unresponsive");
+    return;
+  }
   auto change = st.logic->remove(id);
   if (change.repair == chain_repair::wait_for_lease) {
     st.waiting_removals.insert(id);

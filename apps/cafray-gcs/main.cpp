@@ -1,0 +1,88 @@
+// cafray-gcs: one shard's chain-replicated GCS as separate processes on
+// CAF's middleman (coordinator, replicas), and the tools that drive and
+// inspect it (load, status, verify, probe). Usage: cafray-gcs ROLE
+// --key=value...; see `usage` below.
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+
+#include "proto/register_types.hpp"
+#include "roles.hpp"
+
+namespace {
+
+constexpr const char* usage =
+  "usage: cafray-gcs ROLE --key=value...\n"
+  "  coordinator --port=P --replicas=1,2,3 [--state-file=F] [--lease-ms=300]\n"
+  "              [--grace-ms=20] [--shard=0]\n"
+  "  replica     --id=N --dir=D --coordinator=HOST:PORT [--port=0]\n"
+  "              [--heartbeat-ms=50] [--max-map-mb=1024] [--sync=0]\n"
+  "  load        --coordinator=HOST:PORT --history=F [--writers=1]\n"
+  "              [--client=1] [--ops=1000] [--keys=1000] [--seed=1]\n"
+  "              [--unique-keys=0] [--stop-file=F]\n"
+  "  status      --coordinator=HOST:PORT\n"
+  "  verify      --coordinator=HOST:PORT --history=F[,F...] [--out=F]\n"
+  "              [--unique-keys=0]\n"
+  "  probe       --replica=HOST:PORT\n"
+  "A published role prints 'listening on PORT' once it accepts connections.\n";
+
+struct role {
+  const char* name;
+  std::vector<std::string> keys;
+  int (*run)(caf::actor_system&, cafray::gcs_tool::arguments&);
+};
+
+const std::vector<role>& roles() {
+  using namespace cafray::gcs_tool;
+  static const std::vector<role> result{
+    {"coordinator",
+     {"port", "replicas", "state-file", "lease-ms", "grace-ms", "shard"},
+     run_coordinator},
+    {"replica",
+     {"id", "dir", "coordinator", "port", "heartbeat-ms", "max-map-mb",
+      "sync"},
+     run_replica},
+    {"load",
+     {"coordinator", "history", "writers", "client", "ops", "keys", "seed",
+      "unique-keys", "stop-file"},
+     run_load},
+    {"status", {"coordinator"}, run_status},
+    {"verify", {"coordinator", "history", "out", "unique-keys"}, run_verify},
+    {"probe", {"replica"}, run_probe},
+  };
+  return result;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0) {
+    std::fputs(usage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (auto& x : roles()) {
+    if (x.name != std::string{argv[1]})
+      continue;
+    cafray::gcs_tool::arguments args{argc, argv, 2, x.keys};
+    if (!args.error().empty()) {
+      std::fprintf(stderr, "cafray-gcs %s: %s\n", x.name,
+                   args.error().c_str());
+      return 2;
+    }
+    caf::actor_system_config cfg;
+    cafray::register_types(cfg);
+    cfg.load<caf::io::middleman>();
+    cfg.set("scheduler.max-threads", 2);
+    // Replicas and clients talk directly, not through the coordinator's
+    // node; every node that others reach publishes a port.
+    cfg.set("middleman.enable-automatic-connections", true);
+    caf::actor_system sys{cfg};
+    return x.run(sys, args);
+  }
+  std::fprintf(stderr, "cafray-gcs: unknown role '%s'\n%s", argv[1], usage);
+  return 2;
+}

@@ -1,0 +1,108 @@
+// The long-running roles: the coordinator and a replica, each published on
+// a port of 127.0.0.1 so that the others connect to it directly.
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include <caf/actor_cast.hpp>
+#include <caf/io/middleman.hpp>
+
+#include "common/error.hpp"
+#include "gcs/gcs_coordinator.hpp"
+#include "gcs/gcs_replica.hpp"
+#include "roles.hpp"
+
+namespace cafray::gcs_tool {
+
+namespace {
+
+/// Publishes `handle` on `port` (0: any) and says where.
+template <class Handle>
+bool publish(caf::actor_system& sys, const Handle& handle, uint16_t port,
+             const std::string& what) {
+  auto bound = sys.middleman().publish(handle, port, "127.0.0.1", true);
+  if (!bound) {
+    std::fprintf(stderr, "cafray-gcs %s: cannot publish: %s\n", what.c_str(),
+                 sys.render(bound.error()).c_str());
+    return false;
+  }
+  std::printf("%s listening on %u\n", what.c_str(), unsigned{*bound});
+  std::fflush(stdout);
+  return true;
+}
+
+} // namespace
+
+int run_coordinator(caf::actor_system& sys, arguments& args) {
+  gcs_coordinator_options options;
+  options.shard = static_cast<uint32_t>(args.number("shard", 0));
+  options.replicas = args.numbers("replicas");
+  options.state_file = args.text("state-file");
+  options.lease = std::chrono::milliseconds{args.number("lease-ms", 300)};
+  options.grace = std::chrono::milliseconds{args.number("grace-ms", 20)};
+  auto port = args.number("port", 0);
+  if (!args.error().empty() || options.replicas.empty() || port > 65535) {
+    std::fprintf(stderr, "cafray-gcs coordinator: %s\n",
+                 args.error().empty() ? "needs --replicas and a valid --port"
+                                      : args.error().c_str());
+    return 2;
+  }
+  auto coordinator = sys.spawn(gcs_coordinator, options);
+  if (!publish(sys, coordinator, static_cast<uint16_t>(port), "coordinator"))
+    return 1;
+  wait_for_signal();
+  return 0;
+}
+
+int run_replica(caf::actor_system& sys, arguments& args) {
+  auto id = args.number("id", 0);
+  auto dir = args.text("dir");
+  auto where = args.endpoint("coordinator");
+  auto port = args.number("port", 0);
+  gcs_replica_options options;
+  options.heartbeat_interval
+    = std::chrono::milliseconds{args.number("heartbeat-ms", 50)};
+  lmdb_options storage;
+  storage.max_map_size = size_t{args.number("max-map-mb", 1024)} << 20;
+  storage.map_size = std::min(storage.map_size, storage.max_map_size);
+  storage.sync = args.number("sync", 0) != 0;
+  options.detached = storage.sync;
+  if (!args.error().empty() || id == 0 || dir.empty() || !where
+      || port > 65535) {
+    std::fprintf(stderr, "cafray-gcs replica: %s\n",
+                 args.error().empty()
+                   ? "needs --id (not 0), --dir and --coordinator"
+                   : args.error().c_str());
+    return 2;
+  }
+  // The coordinator may still be starting: try for a few seconds.
+  caf::expected<gcs_coordinator_actor> coordinator{caf::sec::invalid_argument};
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    coordinator = sys.middleman().remote_actor<gcs_coordinator_actor>(
+      where->first, where->second);
+    if (coordinator)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  if (!coordinator) {
+    std::fprintf(stderr, "cafray-gcs replica: no coordinator at %s:%u: %s\n",
+                 where->first.c_str(), unsigned{where->second},
+                 sys.render(coordinator.error()).c_str());
+    return 1;
+  }
+  auto replica = spawn_gcs_replica(sys, id, dir, storage, *coordinator,
+                                   options);
+  if (!replica) {
+    std::fprintf(stderr, "cafray-gcs replica: %s\n",
+                 render(replica.error()).c_str());
+    return 1;
+  }
+  if (!publish(sys, *replica, static_cast<uint16_t>(port),
+               "replica " + std::to_string(id)))
+    return 1;
+  wait_for_signal();
+  return 0;
+}
+
+} // namespace cafray::gcs_tool
