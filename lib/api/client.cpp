@@ -1,0 +1,322 @@
+// What the user's calls do on a running runtime: objects, tasks, actors.
+// The life cycle is in runtime.cpp.
+
+#include <string>
+#include <vector>
+
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "api/behavior.hpp"
+#include "api/detail/runtime_state.hpp"
+#include "api/errors.hpp"
+#include "api/runtime.hpp"
+#include "worker/actor_host.hpp"
+#include "worker/executor.hpp"
+
+namespace cafray {
+
+namespace detail {
+
+ref_state::ref_state(object_id id) noexcept
+  : id_(id), generation_(generations.load(std::memory_order_relaxed)) {
+}
+
+ref_state::~ref_state() {
+  if (escaped_.load(std::memory_order_relaxed))
+    return;
+  auto r = current.load(std::memory_order_acquire);
+  if (r == nullptr || r->generation != generation_)
+    return;
+  if (r->releases->push(id_))
+    caf::anon_send(r->core, release_atom_v);
+}
+
+std::shared_ptr<ref_state> own(const object_id& id) {
+  return std::make_shared<ref_state>(id);
+}
+
+namespace {
+
+/// Keeps a task's argument objects until its result is sealed: the raylet
+/// and the worker read them until then (Ray's submitted-task references).
+class arg_hold : public seal_watch {
+public:
+  explicit arg_hold(ref_holds holds) : holds_(std::move(holds)) {
+  }
+
+  void sealed(const object_id&) override {
+    // Dropping the holds only queues releases: no call into the arena.
+    std::lock_guard<std::mutex> guard{mtx_};
+    holds_.clear();
+  }
+
+private:
+  std::mutex mtx_;
+  ref_holds holds_;
+};
+
+} // namespace
+
+void hold_until_sealed(const object_id& result, ref_holds holds) {
+  if (holds.empty())
+    return;
+  auto& r = rt();
+  std::vector<object_id> ids{result};
+  if (r.objects->contains(result))
+    return;
+  r.objects->watch(ids, std::make_shared<arg_hold>(std::move(holds)));
+}
+
+caf::actor_system& system() {
+  return *rt().sys;
+}
+
+uint64_t inline_threshold() {
+  return rt().cfg.inline_threshold;
+}
+
+int32_t default_max_retries() {
+  return rt().cfg.default_max_retries;
+}
+
+object_id next_put_id() {
+  auto& r = rt();
+  auto ctx = current_task_context();
+  auto owner = ctx ? ctx->current : r.driver;
+  auto n = r.puts.fetch_add(1, std::memory_order_relaxed) + 1;
+  return object_id{owner, object_id::put_flag
+                            | static_cast<uint32_t>(n & 0x7fffffff)};
+}
+
+object_id put_blob(blob data) {
+  auto& r = rt();
+  auto id = next_put_id();
+  object_payload payload;
+  payload.data = std::move(data);
+  // Sealed in the arena at once (readers on the node see it now); the store
+  // adopts it with the next batch the core worker forwards.
+  r.objects->insert(id, payload);
+  if (r.releases->push_sealed(id, std::move(payload)))
+    caf::anon_send(r.core, release_atom_v);
+  return id;
+}
+
+void put_payload(const object_id& id, object_payload payload) {
+  caf::anon_send(rt().store, put_atom_v, id, std::move(payload));
+}
+
+void stamp(task_spec& spec) {
+  auto& r = rt();
+  spec.job = r.job;
+  if (auto ctx = current_task_context()) {
+    spec.parent = ctx->current;
+    spec.id = derive_task_id(ctx->current, ++ctx->submitted);
+  } else {
+    spec.parent = r.driver;
+    spec.id = derive_task_id(
+      r.driver, r.submitted.fetch_add(1, std::memory_order_relaxed) + 1);
+  }
+}
+
+task_id submit_task(task_spec spec) {
+  auto& r = rt();
+  stamp(spec);
+  auto id = spec.id;
+  switch (r.submissions->push(spec)) {
+    case detail::submit_queue::route::direct:
+      caf::anon_send(r.raylet, submit_atom_v, std::move(spec));
+      break;
+    case detail::submit_queue::route::doorbell:
+      caf::anon_send(r.core, submit_atom_v);
+      break;
+    case detail::submit_queue::route::queued:
+      break;
+  }
+  return id;
+}
+
+std::vector<object_payload> fetch(const std::vector<object_id>& ids,
+                                  caf::timespan timeout) {
+  auto& r = rt();
+  // Sealed objects on this node are read in place, like a Plasma client
+  // maps the store's shared memory: no message, no wake-up.
+  std::vector<object_payload> local;
+  if (r.objects->find_all(ids, local))
+    return local;
+  auto [token, w] = r.waiters->open();
+  if (token == 0)
+    throw_error(w->err);
+  // The store answers in any case (it pulls, times out or reports a lost
+  // object); the arena's seals usually wake this thread first.
+  auto missing = r.objects->missing(ids);
+  if (missing.empty() && r.objects->find_all(ids, local)) {
+    r.waiters->take(token);
+    return local;
+  }
+  w->unsealed = missing.size();
+  r.objects->watch(missing, w);
+  // A driver first gives the node's producers a moment: most results are
+  // sealed here within microseconds, and then the store is never asked.
+  // Worker threads ask at once (and lend their CPU while they wait).
+  bool sealed = false;
+  if (current_task_context() == nullptr) {
+    using namespace std::chrono;
+    auto infinite = timeout == caf::timespan::max() || timeout.count() < 0;
+    auto grace = infinite ? caf::timespan{milliseconds{2}}
+                          : std::min(timeout, caf::timespan{milliseconds{2}});
+    sealed = w->await_for(grace);
+    if (!sealed && !infinite) {
+      timeout -= grace;
+      if (timeout.count() <= 0) {
+        r.objects->unwatch(missing, w.get());
+        r.waiters->take(token);
+        throw_error(make_error(errc::timeout, "objects not ready in time"));
+      }
+    }
+  }
+  if (!sealed) {
+    blocking_section blocking;
+    caf::anon_send(r.core, get_atom_v, ids, timeout, token);
+    w->await();
+  } else {
+    r.waiters->take(token);
+  }
+  r.objects->unwatch(missing, w.get());
+  if (w->answered.load(std::memory_order_acquire)) {
+    if (w->err)
+      throw_error(w->err);
+    return std::move(w->payloads);
+  }
+  if (!r.objects->find_all(ids, local))
+    throw error{errc::object_lost, "an object vanished from the store"};
+  return local;
+}
+
+std::vector<uint8_t> wait_ids(const std::vector<object_id>& ids,
+                              uint64_t num_ready, caf::timespan timeout) {
+  auto& r = rt();
+  auto [token, w] = r.waiters->open();
+  if (token != 0) {
+    blocking_section blocking;
+    caf::anon_send(r.core, wait_atom_v, ids, num_ready, timeout, token);
+    w->await();
+  }
+  if (w->err)
+    throw_error(w->err);
+  return std::move(w->flags);
+}
+
+namespace {
+
+/// Asks the raylet to start an actor (`Atom` says which kind) and returns
+/// its handle; a taken name fails before anything starts.
+template <class Atom>
+caf::actor start_actor(Atom atom, task_spec spec) {
+  auto& r = rt();
+  stamp(spec);
+  if (!spec.name.empty()) {
+    actor_id existing;
+    if (lookup_actor_name(spec.name, existing))
+      throw error{errc::actor_name_taken,
+                  "an actor named '" + spec.name + "' exists already"};
+  }
+  caf::actor result;
+  caf::scoped_actor self{*r.sys};
+  self->request(r.raylet, control_timeout, atom, spec)
+    .receive([&](caf::actor& hdl) { result = std::move(hdl); },
+             [&](caf::error& err) { throw_error(err); });
+  return result;
+}
+
+} // namespace
+
+caf::actor create_actor(task_spec spec) {
+  return start_actor(create_actor_atom_v, std::move(spec));
+}
+
+caf::actor spawn_behavior(task_spec spec) {
+  return start_actor(spawn_behavior_atom_v, std::move(spec));
+}
+
+object_id call_actor(const caf::actor& host, task_spec spec) {
+  auto& r = rt();
+  stamp(spec);
+  auto id = spec.return_id();
+  if (!host) {
+    put_payload(id, actor_died_payload(spec.actor, id, "no such actor"));
+    return id;
+  }
+  std::string why;
+  switch (r.calls->track(spec.actor, id, why)) {
+    case detail::actor_call_table::route::direct:
+      // Results go to the core worker, which keeps the books.
+      caf::anon_send(caf::actor_cast<actor_host_actor>(host), call_atom_v,
+                     std::move(spec), caf::actor_cast<caf::actor>(r.core));
+      break;
+    case detail::actor_call_table::route::via_core:
+      caf::anon_send(r.core, call_atom_v, host, std::move(spec));
+      break;
+    case detail::actor_call_table::route::dead:
+      put_payload(id, actor_died_payload(spec.actor, id, why));
+      break;
+  }
+  return id;
+}
+
+caf::actor lookup_actor(const actor_id& id) {
+  auto& r = rt();
+  caf::actor result;
+  caf::scoped_actor self{*r.sys};
+  self->request(r.raylet, control_timeout, lookup_atom_v, id)
+    .receive([&](caf::actor& hdl) { result = std::move(hdl); },
+             [&](caf::error& err) { throw_error(err); });
+  return result;
+}
+
+bool lookup_actor_name(const std::string& name, actor_id& id) {
+  auto& r = rt();
+  bool found = false;
+  caf::scoped_actor self{*r.sys};
+  self
+    ->request(r.gcs.shard_for(name), control_timeout, get_atom_v,
+              static_cast<uint8_t>(gcs_table::actor_names), name)
+    .receive(
+      [&](std::string& key) {
+        if (key.size() != 16)
+          return;
+        uint64_t hi = 0;
+        uint64_t lo = 0;
+        for (int i = 0; i < 8; ++i) {
+          hi = (hi << 8) | static_cast<uint8_t>(key[i]);
+          lo = (lo << 8) | static_cast<uint8_t>(key[8 + i]);
+        }
+        id = actor_id{hi, lo};
+        found = true;
+      },
+      [&](caf::error&) {
+        // not_found: no such name.
+      });
+  return found;
+}
+
+caf::actor spawn_caller() {
+  auto& r = rt();
+  auto core = caf::actor_cast<caf::actor>(r.core);
+  return r.sys->spawn([core](caf::event_based_actor* self) -> caf::behavior {
+    // Linked to the core worker, so it stops with the runtime.
+    self->link_to(core);
+    return {
+      [=](caller_thunk& thunk) { thunk.run(self); },
+    };
+  });
+}
+
+void kill_actor(const caf::actor& handle) {
+  if (handle)
+    caf::anon_send_exit(handle, caf::exit_reason::kill);
+}
+
+} // namespace detail
+
+} // namespace cafray
