@@ -151,18 +151,12 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
     auto result = run_function(x.spec, x.resolved);
     if (result.failed())
       report_error(gcs, result.error);
-    auto id = x.spec.return_id();
-    auto copy = arena ? result : object_payload{};
-    results.add(x.spec.id, id, std::move(result));
-    // The raylet hears that this worker is free before the result wakes its
-    // reader: the reader's next task then finds this (still spinning)
-    // worker idle instead of waking another one.
-    auto flush = results.size() >= result_batch::max_size
-                 || clock::now() - start > slow || queue->empty();
-    if (flush)
-      results.flush(store, raylet, index);
     if (arena)
-      arena->insert(id, std::move(copy));
+      arena->insert(x.spec.return_id(), result);
+    results.add(x.spec.id, x.spec.return_id(), std::move(result));
+    if (results.size() >= result_batch::max_size || clock::now() - start > slow
+        || queue->empty())
+      results.flush(store, raylet, index);
     x = task_queue::item{};
   }
   results.flush(store, raylet, index);
