@@ -54,6 +54,17 @@ struct writer_state {
   uint64_t done = 0;
 };
 
+/// A failed operation goes to stderr with its error and how long it took:
+/// the test keeps the writers' stderr.
+void report_failure(caf::event_based_actor* self, uint64_t client,
+                    const char* kind, const std::string& key, int64_t invoke,
+                    const caf::error& err) {
+  auto ms = (monotonic_ns() - invoke) / 1000000;
+  std::fprintf(stderr, "load: client %llu: %s of %s failed after %lld ms: %s\n",
+               static_cast<unsigned long long>(client), kind, key.c_str(),
+               static_cast<long long>(ms), self->system().render(err).c_str());
+}
+
 bool stopped(const writer_state& st) {
   return !st.plan.stop_file.empty()
          && access(st.plan.stop_file.c_str(), F_OK) == 0;
@@ -84,7 +95,8 @@ void next(caf::event_based_actor* self, std::shared_ptr<writer_state> st) {
           ++st->log->acked;
           next(self, st);
         },
-        [=](caf::error&) {
+        [=](caf::error& err) {
+          report_failure(self, client, "write", key, invoke, err);
           st->log->add(client, key, "write", value, invoke, "?");
           ++st->log->failed;
           next(self, st);
@@ -97,7 +109,8 @@ void next(caf::event_based_actor* self, std::shared_ptr<writer_state> st) {
                        std::to_string(monotonic_ns()));
           next(self, st);
         },
-        [=](caf::error&) {
+        [=](caf::error& err) {
+          report_failure(self, client, "read", key, invoke, err);
           ++st->log->failed;
           next(self, st);
         });

@@ -4,6 +4,7 @@
 // --key=value...; see `usage` below.
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -80,8 +81,16 @@ int main(int argc, char** argv) {
     // Replicas and clients talk directly, not through the coordinator's
     // node; every node that others reach publishes a port.
     cfg.set("middleman.enable-automatic-connections", true);
-    caf::actor_system sys{cfg};
-    return x.run(sys, args);
+    // The system lives on the heap and is never destroyed: the tools (load,
+    // status, verify, probe) have written and flushed everything when their
+    // role returns, and CAF 0.17's shutdown can hang on a connection to a
+    // replica that was killed meanwhile (CAF-NOTES pitfall 7): seen as a
+    // `status` stuck in ~actor_system for minutes under CPU load.
+    auto* sys = new caf::actor_system{cfg};
+    auto rc = x.run(*sys, args);
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(rc);
   }
   std::fprintf(stderr, "cafray-gcs: unknown role '%s'\n%s", argv[1], usage);
   return 2;

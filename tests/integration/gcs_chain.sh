@@ -71,8 +71,14 @@ start_replica() {
   PORT[$2]=$(wait_listening "$log.out") || fail "replica $2 did not start"
 }
 
+# A tool that does not finish in time (a hung connection) counts as failed
+# instead of stalling the test.
+tool() {
+  timeout -k 5 60 "$GCS" "$@"
+}
+
 status() {
-  "$GCS" status --coordinator=127.0.0.1:"$COORD_PORT"
+  tool status --coordinator=127.0.0.1:"$COORD_PORT"
 }
 
 # The replica ids of the chain, head first.
@@ -150,7 +156,7 @@ done
 touch "$D1/stop"
 for p in "${LOADS[@]}"; do wait "$p" || fail "a writer saw a failure"; done
 cat "$D1"/load-*.out
-"$GCS" verify --coordinator=127.0.0.1:"$COORD_PORT" \
+tool verify --coordinator=127.0.0.1:"$COORD_PORT" \
   --history="$(ls "$D1"/history-* | paste -sd,)" --out="$D1/final" \
   || fail "final reads failed"
 [ "$(wc -l < "$D1/final")" -gt 0 ] || fail "no final reads"
@@ -163,13 +169,13 @@ check_replicas "$writes"
 tail_id=6
 kill -STOP "${PID[$tail_id]}"
 echo "paused replica $tail_id"
-"$GCS" load --coordinator=127.0.0.1:"$COORD_PORT" --client=20 --keys=1000 \
+tool load --coordinator=127.0.0.1:"$COORD_PORT" --client=20 --keys=1000 \
   --ops=300 --history="$D1/history-paused" > "$D1/load-paused.out" \
   2> "$D1/load-paused.err" || fail "writes while the tail is paused"
 wait_chain "2 4"
 kill -CONT "${PID[$tail_id]}"
 sleep 0.5
-probe=$("$GCS" probe --replica=127.0.0.1:"${PORT[$tail_id]}")
+probe=$(tool probe --replica=127.0.0.1:"${PORT[$tail_id]}")
 echo "$probe"
 echo "$probe" | grep -q "serving 0" || fail "the resumed tail serves reads"
 echo "$probe" | grep -q "read: refused" || fail "the resumed tail read"
@@ -202,7 +208,7 @@ echo "killed every replica and the coordinator (chain was: $before)"
 start_coordinator "$D3" 1,2,3 -again
 for id in 1 2 3; do start_replica "$D3" $id -again; done
 wait_chain_from "$before"
-"$GCS" verify --coordinator=127.0.0.1:"$COORD_PORT" --unique-keys=1 \
+tool verify --coordinator=127.0.0.1:"$COORD_PORT" --unique-keys=1 \
   --history="$(ls "$D3"/history-* | paste -sd,)" \
   | tee "$D3/verify" || fail "acknowledged writes missing after restart"
 grep -q "present: 20000 of 20000" "$D3/verify" || fail "not all 20000"
