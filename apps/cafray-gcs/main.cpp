@@ -78,6 +78,11 @@ int main(int argc, char** argv) {
     cafray::register_types(cfg);
     cfg.load<caf::io::middleman>();
     cfg.set("scheduler.max-threads", 2);
+    // Idle workers of the default work-stealing scheduler sleep 10 ms between
+    // polls, which every hop of the chain would pay; the sharing scheduler
+    // wakes a worker when a message arrives (CAF-NOTES: 3x faster round trips).
+    cfg.set("scheduler.policy", caf::atom("sharing"));
+    cfg.set("middleman.workers", size_t{0});
     // Replicas and clients talk directly, not through the coordinator's
     // node; every node that others reach publishes a port.
     cfg.set("middleman.enable-automatic-connections", true);

@@ -32,6 +32,11 @@ chain_outbox chain_coordinator::receive(const chain_address& from,
   if (auto x = std::get_if<chain_heartbeat>(&msg)) {
     if (config_.contains(x->replica)) {
       granted_[x->replica] = clock_();
+      // It installed the current configuration, in which it is not the
+      // tail: it acknowledges nothing and serves no read from now on, so
+      // it can be removed at once should it die.
+      if (x->epoch == config_.epoch && config_.tail() != x->replica)
+        ever_tail_.erase(x->replica);
       // The install goes first so that the lease finds the replica in its
       // current role.
       if (x->epoch < config_.epoch)
@@ -120,10 +125,30 @@ chain_reconfiguration chain_coordinator::begin_join(replica_id joiner) {
 std::vector<replica_id> chain_coordinator::expired() const {
   std::vector<replica_id> result;
   auto now = clock_();
-  for (auto& [id, granted] : granted_)
-    if (config_.contains(id) && now >= granted + lease_)
+  bool any_alive = false;
+  for (auto& [id, granted] : granted_) {
+    if (!config_.contains(id))
+      continue;
+    if (now >= granted + lease_)
       result.push_back(id);
+    else
+      any_alive = true;
+  }
+  if (!any_alive)
+    result.clear();
   return result;
+}
+
+void chain_coordinator::excuse(chain_clock::duration pause) {
+  for (auto& [id, granted] : granted_)
+    granted += pause;
+}
+
+std::optional<chain_time>
+chain_coordinator::last_heartbeat(replica_id id) const {
+  if (auto i = granted_.find(id); i != granted_.end())
+    return i->second;
+  return std::nullopt;
 }
 
 std::optional<replica_id> chain_coordinator::joiner() const {

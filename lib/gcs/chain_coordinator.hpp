@@ -67,8 +67,19 @@ public:
     return config_;
   }
 
-  /// Members whose lease ran out: the failure detector's suspects.
+  /// Members whose lease ran out: the failure detector's suspects. None
+  /// while no member's lease runs: then the coordinator is the one that
+  /// heard nothing (starved, or cut off), and removing every member would
+  /// only lose the shard.
   std::vector<replica_id> expired() const;
+
+  /// The coordinator itself did not run for `pause` (its timer fired that
+  /// late): heartbeats may wait unread meanwhile, so every lease is
+  /// extended by it. Only delays removals, which is always safe.
+  void excuse(chain_clock::duration pause);
+
+  /// When the last heartbeat of member `id` arrived.
+  std::optional<chain_time> last_heartbeat(replica_id id) const;
 
   /// The replica joining now, if any.
   std::optional<replica_id> joiner() const;
@@ -96,6 +107,9 @@ private:
   clock_function clock_;
   /// Last lease grant per member; the lease ends `lease_` later.
   std::map<replica_id, chain_time> granted_;
+  /// Members that may still believe they are the tail: removed only once
+  /// their lease ran out. A member leaves this set when it heartbeats from
+  /// the current configuration in which it is not the tail.
   std::set<replica_id> ever_tail_;
   std::set<replica_id> removed_;
   std::optional<join_state> join_;

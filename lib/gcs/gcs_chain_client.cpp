@@ -57,6 +57,7 @@ void send_requests(gcs_chain_client_pointer self,
     auto& request = i->second;
     request.sent = now;
     request.parked = false;
+    ++request.attempts;
     if (request.write)
       batch.writes.push_back(
         wire::chain_write_request{number, oldest, request.row});
@@ -74,6 +75,7 @@ void on_configuration(gcs_chain_client_pointer self,
   auto& st = self->state;
   if (config.epoch <= st.config.epoch)
     return; // parked requests go again with the next tick
+  st.suspect = false;
   st.config = std::move(config);
   auto& members = st.config.members;
   if (!members.empty()) {
@@ -89,6 +91,7 @@ void on_configuration(gcs_chain_client_pointer self,
   std::vector<uint64_t> all;
   for (auto& [number, request] : st.pending)
     all.push_back(number);
+  st.unsent.clear();
   send_requests(self, all);
 }
 
@@ -106,6 +109,28 @@ void refresh(gcs_chain_client_pointer self) {
       [self](caf::error&) { self->state.refreshing = false; });
 }
 
+/// Sends request `number` with everything else submitted before the next
+/// `flush_atom`, which follows the messages already in the mailbox.
+void send_soon(gcs_chain_client_pointer self, uint64_t number) {
+  auto& st = self->state;
+  st.unsent.push_back(number);
+  if (st.flushing)
+    return;
+  st.flushing = true;
+  caf::anon_send(caf::actor_cast<gcs_chain_client_actor>(self),
+                 flush_atom_v);
+}
+
+void flush(gcs_chain_client_pointer self) {
+  auto& st = self->state;
+  st.flushing = false;
+  if (st.unsent.empty())
+    return;
+  auto numbers = std::move(st.unsent);
+  st.unsent.clear();
+  send_requests(self, numbers);
+}
+
 void schedule_tick(gcs_chain_client_pointer self) {
   caf::delayed_anon_send(caf::actor_cast<gcs_chain_client_actor>(self),
                          self->state.options.tick_interval, tick_atom_v);
@@ -120,8 +145,10 @@ void submit(gcs_chain_client_pointer self, gcs_chain_pending request) {
   }
   auto number = ++st.next_request;
   request.started = chain_clock::now();
+  // Not overdue before the flush sends it.
+  request.sent = request.started;
   st.pending.emplace(number, std::move(request));
-  send_requests(self, {number});
+  send_soon(self, number);
 }
 
 void fail(gcs_chain_pending& request, caf::error err) {
@@ -166,6 +193,7 @@ void on_answers(gcs_chain_client_pointer self, wire::chain_answers& msg) {
       default:
         // Goes again with the next tick or the next configuration.
         i->second.parked = true;
+        i->second.last_refusal = refused.reason;
         stale = true;
     }
   }
@@ -181,6 +209,14 @@ void on_tick(gcs_chain_client_pointer self) {
   for (auto i = st.pending.begin(); i != st.pending.end();) {
     auto& request = i->second;
     if (now - request.started >= st.options.request_timeout) {
+      auto age = std::chrono::duration_cast<std::chrono::milliseconds>(
+        now - request.started);
+      fmt::print(stderr,
+                 "[gcs_chain_client {}] request {} ({}) timed out after {} ms"
+                 ": {} attempts, last refusal {}, epoch {}, {} members\n",
+                 st.id, i->first, request.write ? "write" : "read",
+                 age.count(), request.attempts, request.last_refusal,
+                 st.config.epoch, st.config.members.size());
       fail(request, make_error(errc::timeout, "GCS request"));
       i = st.pending.erase(i);
       continue;
@@ -193,7 +229,7 @@ void on_tick(gcs_chain_client_pointer self) {
     }
     ++i;
   }
-  if (overdue)
+  if (overdue || st.suspect)
     refresh(self);
   if (!due.empty())
     send_requests(self, due);
@@ -217,8 +253,10 @@ gcs_chain_client(gcs_chain_client_pointer self,
                self->state.id, render(err));
   });
   self->set_down_handler([self](caf::down_msg& msg) {
-    if (msg.source == self->state.head || msg.source == self->state.tail)
+    if (msg.source == self->state.head || msg.source == self->state.tail) {
+      self->state.suspect = true;
       refresh(self);
+    }
   });
   self->set_default_handler(
     [](caf::scheduled_actor* ptr,
@@ -264,6 +302,7 @@ gcs_chain_client(gcs_chain_client_pointer self,
     },
     [self](wire::chain_answers& msg) { on_answers(self, msg); },
     [self](tick_atom) { on_tick(self); },
+    [self](flush_atom) { flush(self); },
   };
 }
 

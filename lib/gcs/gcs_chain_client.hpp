@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
@@ -45,6 +46,10 @@ struct gcs_chain_pending {
   chain_time sent;
   /// Sent only once a configuration arrives: refused, or no chain yet.
   bool parked = false;
+  /// How often it was sent, and why it was last refused (for the log line
+  /// of a request that times out).
+  uint32_t attempts = 0;
+  int last_refusal = -1;
 };
 
 /// State of a chain client.
@@ -68,6 +73,19 @@ struct gcs_chain_client_state {
 
   /// Whether a configuration request is on its way.
   bool refreshing = false;
+
+  /// The head or tail of `config` went down: ask the coordinator again with
+  /// every tick until it answers with a newer configuration (it may answer
+  /// before it noticed the death itself).
+  bool suspect = false;
+
+  /// Requests submitted but not sent yet: everything submitted before the
+  /// client's next `flush_atom` goes in one message to the head, which
+  /// applies it in one transaction.
+  std::vector<uint64_t> unsent;
+
+  /// Whether a `flush_atom` is on its way to the client itself.
+  bool flushing = false;
 
   /// Whether the retry timer runs; it stops while nothing is pending.
   bool ticking = false;

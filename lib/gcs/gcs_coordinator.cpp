@@ -16,9 +16,47 @@ namespace cafray {
 
 namespace {
 
+void try_remove(gcs_coordinator_pointer self, replica_id id);
+
 void log(gcs_coordinator_pointer self, const std::string& what) {
-  fmt::print(stderr, "[gcs_coordinator {}] {}\n", self->state.options.shard,
-             what);
+  // Milliseconds of the monotonic clock, comparable with the load's history.
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+              chain_clock::now().time_since_epoch())
+              .count();
+  fmt::print(stderr, "[gcs_coordinator {} {}] {}\n", self->state.options.shard,
+             ms, what);
+}
+
+/// The failure detector: removes members whose lease ran out, after
+/// excusing a pause of the coordinator itself.
+void check_leases(gcs_coordinator_pointer self) {
+  auto& st = self->state;
+  auto now = chain_clock::now();
+  auto last = st.last_check;
+  st.last_check = now;
+  if (!st.logic)
+    return;
+  if (last) {
+    auto late = now - *last - st.options.check_interval;
+    if (late > st.options.check_interval) {
+      st.logic->excuse(late);
+      log(self, "the failure detector ran "
+                  + std::to_string(std::chrono::duration_cast<
+                                     std::chrono::milliseconds>(late)
+                                     .count())
+                  + " ms late: leases extended by that much");
+      return;
+    }
+  }
+  for (auto id : st.logic->expired()) {
+    if (auto beat = st.logic->last_heartbeat(id))
+      log(self, "replica " + std::to_string(id) + ": last heartbeat "
+                  + std::to_string(std::chrono::duration_cast<
+                                     std::chrono::milliseconds>(now - *beat)
+                                     .count())
+                  + " ms ago");
+    try_remove(self, id);
+  }
 }
 
 const char* to_string(chain_repair x) {
@@ -250,9 +288,7 @@ gcs_coordinator(gcs_coordinator_pointer self, gcs_coordinator_options options) {
       return to_wire(self, logic->config());
     },
     [self](tick_atom) {
-      if (auto& logic = self->state.logic)
-        for (auto id : logic->expired())
-          try_remove(self, id);
+      check_leases(self);
       schedule_check(self);
     },
     [self](timeout_atom, uint64_t id) {

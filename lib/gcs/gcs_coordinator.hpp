@@ -68,6 +68,10 @@ struct gcs_coordinator_state {
 
   /// Removals that wait for a lease to run out.
   std::set<replica_id> waiting_removals;
+
+  /// When the failure detector last ran: a timer that fires late means the
+  /// coordinator did not run, and heartbeats may be waiting unread.
+  std::optional<chain_time> last_check;
 };
 
 using gcs_coordinator_pointer

@@ -37,7 +37,10 @@ using gcs_chain_client_actor = caf::typed_actor<
   // Answers of the replicas.
   caf::reacts_to<wire::chain_answers>,
   // The client's own retry timer.
-  caf::reacts_to<tick_atom>>;
+  caf::reacts_to<tick_atom>,
+  // The client's own signal to send what was submitted meanwhile, as one
+  // message to the head.
+  caf::reacts_to<flush_atom>>;
 
 /// One replica of a shard's chain, owning its LMDB environment.
 using gcs_replica_actor = caf::typed_actor<

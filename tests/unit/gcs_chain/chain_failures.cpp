@@ -380,3 +380,62 @@ TEST_CASE("the coordinator's reconfigurations") {
   CHECK(last.config.empty());
   CHECK_FALSE(coordinator.joiner());
 }
+
+TEST_CASE("a former tail that installed a configuration as non-tail is "
+          "removed at once") {
+  chain_time now{};
+  chain_config config;
+  config.epoch = 1;
+  config.replicas = {1, 2};
+  chain_coordinator coordinator(config, 50ms, [&now] { return now; });
+  coordinator.start();
+  auto joining = coordinator.begin_join(3);
+  REQUIRE_EQ(joining.repair, chain_repair::join_started);
+  coordinator.receive(rep(3), chain_joined{3, 1, 0});
+  REQUIRE_EQ(coordinator.config().replicas, std::vector<replica_id>{1, 2, 3});
+  // 2 was tail in epoch 1: until it says it runs epoch 2, it may still
+  // act as tail, so its removal waits for its lease.
+  CHECK_EQ(coordinator.remove(2).repair, chain_repair::wait_for_lease);
+  coordinator.receive(rep(2), chain_heartbeat{2, 1, 1});
+  CHECK_EQ(coordinator.remove(2).repair, chain_repair::wait_for_lease);
+  coordinator.receive(rep(2), chain_heartbeat{2, 2, 2});
+  auto removal = coordinator.remove(2);
+  CHECK_EQ(removal.repair, chain_repair::middle_removed);
+  CHECK_EQ(removal.config.replicas, std::vector<replica_id>{1, 3});
+  // The tail itself still waits for its lease.
+  coordinator.receive(rep(3), chain_heartbeat{3, 3, 1});
+  CHECK_EQ(coordinator.remove(3).repair, chain_repair::wait_for_lease);
+}
+
+TEST_CASE("the failure detector blames no member for silence of them all") {
+  chain_time now{};
+  chain_config config;
+  config.epoch = 1;
+  config.replicas = {1, 2, 3};
+  chain_coordinator coordinator(config, 50ms, [&now] { return now; });
+  coordinator.start();
+  now += 40ms;
+  coordinator.receive(rep(1), chain_heartbeat{1, 1, 1});
+  coordinator.receive(rep(3), chain_heartbeat{3, 1, 1});
+  now += 20ms;
+  // 2 is silent while the others beat: a suspect.
+  CHECK_EQ(coordinator.expired(), std::vector<replica_id>{2});
+  REQUIRE(coordinator.last_heartbeat(1));
+  CHECK_EQ(*coordinator.last_heartbeat(1), chain_time{} + 40ms);
+  CHECK_FALSE(coordinator.last_heartbeat(9));
+  // Nobody heard for a whole lease: the coordinator was the one cut off.
+  now += 100ms;
+  CHECK(coordinator.expired().empty());
+  // A pause of the coordinator itself extends every lease by its length.
+  for (replica_id id : {1, 2, 3})
+    coordinator.receive(rep(id), chain_heartbeat{id, 1, 2});
+  coordinator.excuse(100ms);
+  now += 55ms;
+  coordinator.receive(rep(1), chain_heartbeat{1, 1, 3});
+  now += 5ms;
+  CHECK(coordinator.expired().empty());
+  now += 80ms;
+  coordinator.receive(rep(1), chain_heartbeat{1, 1, 4});
+  now += 20ms;
+  CHECK_EQ(coordinator.expired(), (std::vector<replica_id>{2, 3}));
+}

@@ -1,0 +1,483 @@
+// gcs-chain-bench: one chain-replicated GCS shard as real processes on
+// 127.0.0.1 (a cafray-gcs coordinator and R cafray-gcs replicas), driven by
+// chain clients in this process.
+//   1. For R = 1, 2, 3: acknowledged writes per second and the latency
+//      (p50, p99) of a write, from the put to its acknowledgement by the
+//      tail, with --clients clients keeping --inflight writes each.
+//   2. For a chain of 3: kill -9 the head, the middle and the tail (each in
+//      a fresh chain) under load; the stall is the longest time no client
+//      saw any write acknowledged, from the kill on.
+// Figures only, never pass/fail; the exit code is 1 only when a write
+// failed or the processes did not start. See bench/README.md.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gcs/gcs_chain_client.hpp"
+#include "proto/register_types.hpp"
+
+#ifndef CAFRAY_GCS_EXE
+#define CAFRAY_GCS_EXE "cafray-gcs"
+#endif
+
+extern char** environ;
+
+namespace {
+
+using namespace cafray;
+using clock_type = std::chrono::steady_clock;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           clock_type::now().time_since_epoch())
+    .count();
+}
+
+struct options {
+  std::string gcs = CAFRAY_GCS_EXE;
+  size_t clients = 16;
+  size_t inflight = 8;
+  double seconds = 3;
+  double warmup = 1;
+  std::vector<size_t> replicas{1, 2, 3};
+  size_t value_bytes = 64;
+  bool stall = true;
+  /// The lease and heartbeat of the stall runs: the tail's replacement
+  /// waits for its lease, so the tail's stall is about the lease.
+  uint64_t stall_lease_ms = 20;
+  uint64_t stall_heartbeat_ms = 4;
+  size_t stall_inflight = 2;
+};
+
+// -- processes ---------------------------------------------------------------
+
+/// The cafray-gcs processes of one shard; kills them when it goes.
+class shard_processes {
+public:
+  explicit shard_processes(std::string gcs) : gcs_(std::move(gcs)) {
+    char pattern[] = "/tmp/gcs-chain-bench-XXXXXX";
+    if (auto* dir = mkdtemp(pattern))
+      dir_ = dir;
+  }
+
+  ~shard_processes() {
+    for (auto& [id, pid] : pids_)
+      kill_and_reap(pid);
+    if (!dir_.empty())
+      std::system(("rm -rf '" + dir_ + "'").c_str());
+  }
+
+  shard_processes(const shard_processes&) = delete;
+  shard_processes& operator=(const shard_processes&) = delete;
+
+  /// Starts the coordinator (id 0) and replicas 1..r; the port of the
+  /// coordinator, or 0.
+  uint16_t start(size_t r, uint64_t lease_ms, uint64_t heartbeat_ms) {
+    if (dir_.empty())
+      return 0;
+    std::string members;
+    for (size_t id = 1; id <= r; ++id)
+      members += (id > 1 ? "," : "") + std::to_string(id);
+    auto port = launch(0, {"coordinator", "--port=0", "--replicas=" + members,
+                           "--lease-ms=" + std::to_string(lease_ms),
+                           "--grace-ms=2"});
+    if (port == 0)
+      return 0;
+    for (size_t id = 1; id <= r; ++id)
+      if (launch(id, {"replica", "--id=" + std::to_string(id),
+                      "--dir=" + dir_ + "/replica-" + std::to_string(id),
+                      "--coordinator=127.0.0.1:" + std::to_string(port),
+                      "--heartbeat-ms=" + std::to_string(heartbeat_ms)})
+          == 0)
+        return 0;
+    return port;
+  }
+
+  /// kill -9 of process `id` (0: the coordinator).
+  void kill_9(uint64_t id) {
+    for (auto i = pids_.begin(); i != pids_.end(); ++i)
+      if (i->first == id) {
+        kill_and_reap(i->second);
+        pids_.erase(i);
+        return;
+      }
+  }
+
+private:
+  static void kill_and_reap(pid_t pid) {
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+  }
+
+  /// Starts a process and waits until it says "listening on PORT".
+  uint16_t launch(uint64_t id, std::vector<std::string> args) {
+    auto log = dir_ + "/" + std::to_string(id);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, (log + ".out").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, (log + ".err").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    args.insert(args.begin(), gcs_);
+    std::vector<char*> argv;
+    for (auto& arg : args)
+      argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    auto rc = posix_spawn(&pid, gcs_.c_str(), &actions, nullptr, argv.data(),
+                          environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      std::fprintf(stderr, "gcs-chain-bench: cannot start %s: %s\n",
+                   gcs_.c_str(), std::strerror(rc));
+      return 0;
+    }
+    pids_.emplace_back(id, pid);
+    for (int attempt = 0; attempt < 400; ++attempt) {
+      std::ifstream in{log + ".out"};
+      std::string line;
+      while (std::getline(in, line))
+        if (auto pos = line.rfind("listening on "); pos != std::string::npos)
+          return static_cast<uint16_t>(std::stoul(line.substr(pos + 13)));
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+    std::fprintf(stderr, "gcs-chain-bench: process %" PRIu64
+                 " did not start (see %s.err)\n", id, log.c_str());
+    return 0;
+  }
+
+  std::string gcs_;
+  std::string dir_;
+  std::vector<std::pair<uint64_t, pid_t>> pids_;
+};
+
+// -- load --------------------------------------------------------------------
+
+/// What the writers saw: per write its completion time and latency, kept
+/// while `recording`.
+struct observations {
+  std::atomic<bool> recording{false};
+  std::atomic<bool> stopping{false};
+  std::atomic<uint64_t> failed{0};
+  std::atomic<size_t> running{0};
+  std::mutex mtx;
+  std::vector<std::pair<int64_t, int64_t>> done; // completion, latency
+};
+
+struct writer_state {
+  gcs_chain_client_actor client;
+  std::shared_ptr<observations> obs;
+  std::string prefix;
+  std::string value;
+  uint64_t next = 0;
+  size_t outstanding = 0;
+  std::vector<std::pair<int64_t, int64_t>> done;
+};
+
+void issue(caf::event_based_actor* self, std::shared_ptr<writer_state> st);
+
+void finish(caf::event_based_actor* self, std::shared_ptr<writer_state> st) {
+  if (--st->outstanding > 0)
+    return;
+  {
+    std::lock_guard<std::mutex> guard{st->obs->mtx};
+    st->obs->done.insert(st->obs->done.end(), st->done.begin(),
+                         st->done.end());
+  }
+  --st->obs->running;
+  self->quit();
+}
+
+void issue(caf::event_based_actor* self, std::shared_ptr<writer_state> st) {
+  auto start = now_ns();
+  auto key = st->prefix + std::to_string(st->next++ % 4096);
+  self
+    ->request(st->client, std::chrono::seconds{30}, put_atom_v, uint8_t{0},
+              std::move(key), st->value)
+    .then(
+      [self, st, start](uint64_t) {
+        auto end = now_ns();
+        if (st->obs->recording)
+          st->done.emplace_back(end, end - start);
+        if (st->obs->stopping)
+          finish(self, st);
+        else
+          issue(self, st);
+      },
+      [self, st](caf::error& err) {
+        std::fprintf(stderr, "gcs-chain-bench: a write failed: %s\n",
+                     to_string(err).c_str());
+        ++st->obs->failed;
+        if (st->obs->stopping)
+          finish(self, st);
+        else
+          issue(self, st);
+      });
+}
+
+/// Clients and their writers in this process, against the shard whose
+/// coordinator listens on `port`.
+class load {
+public:
+  load(caf::actor_system& sys, uint16_t port, size_t clients, size_t inflight,
+       size_t value_bytes)
+    : sys_(sys), obs_(std::make_shared<observations>()) {
+    auto coordinator = sys.middleman().remote_actor<gcs_coordinator_actor>(
+      "127.0.0.1", port);
+    if (!coordinator) {
+      std::fprintf(stderr, "gcs-chain-bench: no coordinator: %s\n",
+                   sys.render(coordinator.error()).c_str());
+      return;
+    }
+    obs_->running = clients;
+    for (size_t c = 0; c < clients; ++c) {
+      auto client = sys.spawn(gcs_chain_client, *coordinator,
+                              gcs_chain_client_options{});
+      clients_.push_back(client);
+      auto st = std::make_shared<writer_state>();
+      st->client = client;
+      st->obs = obs_;
+      st->prefix = "bench-" + std::to_string(c) + "-";
+      st->value.assign(value_bytes, 'v');
+      st->outstanding = inflight;
+      sys.spawn([st, inflight](caf::event_based_actor* self) {
+        for (size_t i = 0; i < inflight; ++i)
+          issue(self, st);
+        return caf::behavior{[](int) {}};
+      });
+    }
+    ok_ = true;
+  }
+
+  bool ok() const {
+    return ok_;
+  }
+
+  observations& obs() {
+    return *obs_;
+  }
+
+  /// Stops the writers, waits for their last writes; every observation.
+  std::vector<std::pair<int64_t, int64_t>> stop() {
+    obs_->recording = false;
+    obs_->stopping = true;
+    auto deadline = clock_type::now() + std::chrono::seconds{40};
+    while (obs_->running > 0 && clock_type::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    for (auto& client : clients_)
+      caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
+    std::lock_guard<std::mutex> guard{obs_->mtx};
+    return std::move(obs_->done);
+  }
+
+private:
+  caf::actor_system& sys_;
+  std::shared_ptr<observations> obs_;
+  std::vector<gcs_chain_client_actor> clients_;
+  bool ok_ = false;
+};
+
+void sleep_s(double s) {
+  std::this_thread::sleep_for(std::chrono::duration<double>{s});
+}
+
+double percentile(std::vector<int64_t>& xs, double p) {
+  if (xs.empty())
+    return 0;
+  auto k = static_cast<size_t>(p * static_cast<double>(xs.size() - 1));
+  std::nth_element(xs.begin(), xs.begin() + k, xs.end());
+  return static_cast<double>(xs[k]) / 1e6;
+}
+
+bool throughput_run(caf::actor_system& sys, const options& opt, size_t r) {
+  shard_processes shard{opt.gcs};
+  auto port = shard.start(r, 300, 50);
+  if (port == 0)
+    return false;
+  load writers{sys, port, opt.clients, opt.inflight, opt.value_bytes};
+  if (!writers.ok())
+    return false;
+  sleep_s(opt.warmup);
+  auto begin = now_ns();
+  writers.obs().recording = true;
+  sleep_s(opt.seconds);
+  auto end = now_ns();
+  auto done = writers.stop();
+  std::vector<int64_t> latencies;
+  for (auto& [at, latency] : done)
+    if (at <= end)
+      latencies.push_back(latency);
+  auto rate = static_cast<double>(latencies.size())
+              / (static_cast<double>(end - begin) / 1e9);
+  auto p50 = percentile(latencies, 0.5);
+  auto p99 = percentile(latencies, 0.99);
+  auto max = percentile(latencies, 1.0);
+  std::printf("R=%zu  %9.0f writes/s  p50 %6.3f ms  p99 %6.3f ms  max %7.3f "
+              "ms  (%zu clients x %zu in flight, %zu acknowledged)%s\n",
+              r, rate, p50, p99, max, opt.clients, opt.inflight,
+              latencies.size(),
+              r == 3 ? (rate >= 100000 && p99 <= 2.0
+                          ? "  target >=100k/s, p99<=2ms: met"
+                          : "  target >=100k/s, p99<=2ms: missed")
+                     : "");
+  std::fflush(stdout);
+  return writers.obs().failed == 0;
+}
+
+bool stall_run(caf::actor_system& sys, const options& opt, uint64_t victim,
+               const char* role) {
+  shard_processes shard{opt.gcs};
+  auto port = shard.start(3, opt.stall_lease_ms, opt.stall_heartbeat_ms);
+  if (port == 0)
+    return false;
+  load writers{sys, port, opt.clients, opt.stall_inflight, opt.value_bytes};
+  if (!writers.ok())
+    return false;
+  sleep_s(opt.warmup);
+  writers.obs().recording = true;
+  sleep_s(0.5);
+  auto killed = now_ns();
+  shard.kill_9(victim);
+  sleep_s(1.5);
+  auto end = now_ns();
+  auto done = writers.stop();
+  // The longest time without any acknowledgement, from the kill on.
+  std::vector<int64_t> times;
+  int64_t worst_latency = 0;
+  for (auto& [at, latency] : done)
+    if (at <= end) {
+      times.push_back(at);
+      if (at >= killed)
+        worst_latency = std::max(worst_latency, latency);
+    }
+  std::sort(times.begin(), times.end());
+  int64_t gap = 0;
+  auto prev = killed;
+  for (auto at : times) {
+    if (at < killed)
+      continue;
+    gap = std::max(gap, at - prev);
+    prev = at;
+  }
+  gap = std::max(gap, end - prev);
+  std::printf("kill -9 %-6s (replica %" PRIu64 ")  stall %7.2f ms  longest "
+              "write %7.2f ms  (lease %" PRIu64 " ms, heartbeat %" PRIu64
+              " ms)  target stall<=30ms: %s\n",
+              role, victim, static_cast<double>(gap) / 1e6,
+              static_cast<double>(worst_latency) / 1e6, opt.stall_lease_ms,
+              opt.stall_heartbeat_ms, gap <= 30'000'000 ? "met" : "missed");
+  std::fflush(stdout);
+  return writers.obs().failed == 0;
+}
+
+std::optional<options> parse(int argc, char** argv) {
+  options opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto eq = arg.find('=');
+    auto key = arg.substr(0, eq);
+    auto value = eq == std::string::npos ? "" : arg.substr(eq + 1);
+    auto number = [&] { return std::stoull(value); };
+    try {
+      if (key == "--gcs")
+        opt.gcs = value;
+      else if (key == "--clients")
+        opt.clients = number();
+      else if (key == "--inflight")
+        opt.inflight = number();
+      else if (key == "--seconds")
+        opt.seconds = std::stod(value);
+      else if (key == "--warmup")
+        opt.warmup = std::stod(value);
+      else if (key == "--value-bytes")
+        opt.value_bytes = number();
+      else if (key == "--replicas") {
+        opt.replicas.clear();
+        std::stringstream list{value};
+        for (std::string x; std::getline(list, x, ',');)
+          opt.replicas.push_back(std::stoull(x));
+      } else if (key == "--no-stall")
+        opt.stall = false;
+      else if (key == "--stall-only")
+        opt.replicas.clear();
+      else if (key == "--stall-lease-ms")
+        opt.stall_lease_ms = number();
+      else if (key == "--stall-heartbeat-ms")
+        opt.stall_heartbeat_ms = number();
+      else if (key == "--stall-inflight")
+        opt.stall_inflight = number();
+      else
+        throw std::invalid_argument{arg};
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "gcs-chain-bench: bad argument '%s'\n", argv[i]);
+      return std::nullopt;
+    }
+  }
+  if (opt.clients == 0 || opt.inflight == 0 || opt.stall_inflight == 0)
+    return std::nullopt;
+  return opt;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opt = parse(argc, argv);
+  if (!opt) {
+    std::fprintf(stderr,
+                 "usage: gcs-chain-bench [--gcs=PATH] [--clients=16] "
+                 "[--inflight=8] [--seconds=3] [--warmup=1]\n"
+                 "         [--replicas=1,2,3] [--value-bytes=64] "
+                 "[--no-stall|--stall-only] [--stall-lease-ms=20]\n"
+                 "         [--stall-heartbeat-ms=4] [--stall-inflight=2]\n");
+    return 2;
+  }
+  caf::actor_system_config cfg;
+  register_types(cfg);
+  cfg.load<caf::io::middleman>();
+  cfg.set("scheduler.max-threads", 2);
+  // Idle workers of the default work-stealing scheduler sleep 10 ms between
+  // polls, which every hop of the chain would pay; the sharing scheduler
+  // wakes a worker when a message arrives (CAF-NOTES: 3x faster round trips).
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("middleman.workers", size_t{0});
+  cfg.set("middleman.enable-automatic-connections", true);
+  auto* sys = new caf::actor_system{cfg};
+  bool ok = true;
+  for (auto r : opt->replicas)
+    ok = throughput_run(*sys, *opt, r) && ok;
+  if (opt->stall) {
+    ok = stall_run(*sys, *opt, 1, "head") && ok;
+    ok = stall_run(*sys, *opt, 2, "middle") && ok;
+    ok = stall_run(*sys, *opt, 3, "tail") && ok;
+  }
+  // As in cafray-gcs: the system is not torn down (CAF 0.17's shutdown can
+  // hang on connections to killed processes).
+  std::fflush(stdout);
+  std::_Exit(ok ? 0 : 1);
+}
