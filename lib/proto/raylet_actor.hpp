@@ -27,7 +27,8 @@ using raylet_actor = caf::typed_actor<
   caf::reacts_to<blocked_atom, uint32_t>,
   caf::reacts_to<unblocked_atom, uint32_t>,
   // Worker `n` gives back tasks queued on it that it has not started
-  // (because it blocked); they are scheduled again.
+  // (because it blocked, or because the raylet asked it to steal them for
+  // an idle worker); they are scheduled again.
   caf::reacts_to<handback_atom, uint32_t, std::vector<task_spec>>,
   // Starts a class-based actor host (kind actor_create) and answers with it.
   caf::replies_to<create_actor_atom, task_spec>::with<caf::actor>,
@@ -42,9 +43,12 @@ using raylet_actor = caf::typed_actor<
 
 /// A worker executes one task at a time, in arrival order; its raylet may
 /// queue several on it (pipelining). Arguments arrive resolved (one payload
-/// per argument, empty for inline values).
+/// per argument, empty for inline values). `steal` asks it to give back up
+/// to that many queued tasks it has not started (newest first), answered
+/// with a `handback` to its raylet, empty if nothing was left.
 using worker_actor = caf::typed_actor<
-  caf::reacts_to<execute_atom, std::vector<task_assignment>>>;
+  caf::reacts_to<execute_atom, std::vector<task_assignment>>,
+  caf::reacts_to<steal_atom, uint32_t>>;
 
 /// Hosts one class-based actor instance. Calls run one at a time in mailbox
 /// order; results go to the caller's core worker as

@@ -133,6 +133,7 @@ local_scheduler::dispatch(uint32_t& want_workers) {
   auto assign = [&](std::deque<queued_task>::iterator i, uint32_t w) {
     auto& slot = workers_[w];
     ++slot.in_flight;
+    slot.steal_dry = false;
     ++running_;
     result.push_back(
       assignment{w, std::move(i->spec), std::move(i->resolved)});
@@ -195,6 +196,7 @@ void local_scheduler::task_done(uint32_t worker) {
   auto& slot = workers_[worker];
   if (slot.in_flight == 0)
     return;
+  slot.steal_dry = false;
   --slot.in_flight;
   if (running_ > 0)
     --running_;
@@ -211,9 +213,29 @@ void local_scheduler::handed_back(uint32_t worker, size_t count) {
   if (worker >= workers_.size())
     return;
   auto& slot = workers_[worker];
+  slot.steal_dry = slot.steal_pending && count == 0;
+  slot.steal_pending = false;
   auto n = static_cast<uint32_t>(std::min<size_t>(count, slot.in_flight));
   slot.in_flight -= n;
   running_ -= std::min<size_t>(n, running_);
+}
+
+std::vector<local_scheduler::steal_request> local_scheduler::steals() {
+  std::vector<steal_request> result;
+  if (idle_.empty() || !ready_.empty())
+    return result;
+  auto thieves = idle_.size();
+  for (uint32_t w = 0; w < workers_.size() && result.size() < thieves; ++w) {
+    auto& slot = workers_[w];
+    // The thief must be able to take the resources the victim's queued
+    // tasks need, or they would only go back to a busy worker.
+    if (slot.status != worker_status::busy || slot.in_flight < 2
+        || slot.steal_pending || slot.steal_dry || !fits(slot.held))
+      continue;
+    slot.steal_pending = true;
+    result.push_back(steal_request{w, slot.in_flight / 2});
+  }
+  return result;
 }
 
 void local_scheduler::worker_blocked(uint32_t worker) {

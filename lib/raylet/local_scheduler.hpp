@@ -35,7 +35,7 @@ public:
   /// `pipeline_depth` bounds how many tasks queue on one busy worker when
   /// no resources are free (1 disables pipelining).
   explicit local_scheduler(resource_map total, uint32_t max_workers = 64,
-                           uint32_t pipeline_depth = 32);
+                           uint32_t pipeline_depth = 256);
 
   /// True if this node could ever run a task with this demand.
   bool feasible(const resource_map& demand) const;
@@ -61,8 +61,21 @@ public:
   void worker_unblocked(uint32_t worker);
 
   /// A worker gave back `count` queued tasks it had not started; the caller
-  /// submits them again.
+  /// submits them again. Answers a steal request to that worker, if any.
   void handed_back(uint32_t worker, size_t count);
+
+  /// A request to a busy worker to give back queued tasks.
+  struct steal_request {
+    uint32_t victim;
+    uint32_t count;
+  };
+
+  /// Work stealing for deep pipelines: while a worker sits idle with no
+  /// ready task to run, a busy worker with tasks queued behind its running
+  /// one gives back about half of them (at most one request in flight per
+  /// worker). Without it, a long task would hold the tasks queued behind
+  /// it while other CPUs idle.
+  std::vector<steal_request> steals();
 
   /// Tasks assigned to a worker and not finished (running or queued on it).
   uint32_t in_flight(uint32_t worker) const {
@@ -96,6 +109,10 @@ private:
     worker_status status = worker_status::idle;
     resource_map held;
     uint32_t in_flight = 0;
+    bool steal_pending = false;
+    // A steal found nothing queued (its tasks finished, unreported): no
+    // new request until the worker reports or gets work.
+    bool steal_dry = false;
   };
 
   /// The busy worker with the fewest queued tasks that holds `demand` and

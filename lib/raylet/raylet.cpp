@@ -60,6 +60,8 @@ void dispatch(raylet_pointer self) {
         task_assignment{std::move(a.spec), std::move(a.resolved)});
     for (auto& [w, batch] : batches)
       caf::anon_send(st.workers[w], execute_atom_v, std::move(batch));
+    for (auto& req : st.sched->steals())
+      caf::anon_send(st.workers[req.victim], steal_atom_v, req.count);
     if (want == 0 || st.stopping)
       return;
     for (uint32_t i = 0; i < want; ++i) {

@@ -31,7 +31,7 @@ struct raylet_config {
   resource_map resources;        // total capacity, milli-units
   uint32_t num_workers = 1;      // started at once
   uint32_t max_workers = 64;
-  uint32_t pipeline_depth = 32;  // tasks queued on one busy worker at most
+  uint32_t pipeline_depth = 256;  // tasks queued on one busy worker at most
   caf::timespan heartbeat = std::chrono::milliseconds{100};
   worker_factory factory;
   /// The node's object arena: the raylet watches it for the arguments

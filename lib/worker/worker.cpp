@@ -1,5 +1,6 @@
 #include "worker/worker.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <caf/actor_cast.hpp>
@@ -63,6 +64,18 @@ std::vector<task_spec> task_queue::block() {
   return result;
 }
 
+std::vector<task_spec> task_queue::steal(size_t n) {
+  std::vector<task_spec> result;
+  std::lock_guard<std::mutex> guard{mtx_};
+  n = std::min(n, items_.size());
+  result.reserve(n);
+  for (auto i = items_.end() - static_cast<ptrdiff_t>(n); i != items_.end();
+       ++i)
+    result.emplace_back(std::move(i->spec));
+  items_.resize(items_.size() - n);
+  return result;
+}
+
 bool task_queue::empty() {
   std::lock_guard<std::mutex> guard{mtx_};
   return items_.empty();
@@ -108,15 +121,29 @@ public:
     return ids_.size();
   }
 
-  void flush(const object_store_actor& store, const raylet_actor& raylet,
-             uint32_t index) {
+  /// Tells the raylet the batch's tasks are done (their worker is free).
+  void report_done(const raylet_actor& raylet, uint32_t index) {
+    if (done_.empty())
+      return;
+    caf::anon_send(raylet, done_atom_v, index, std::move(done_));
+    done_ = {};
+  }
+
+  /// Hands the batch's results to the store. Every one must be sealed in
+  /// the arena by now: the store adopts what it finds there, and an object
+  /// sealed after its adoption (and perhaps its release) would leak.
+  void report_results(const object_store_actor& store) {
     if (ids_.empty())
       return;
     caf::anon_send(store, put_atom_v, std::move(ids_), std::move(payloads_));
-    caf::anon_send(raylet, done_atom_v, index, std::move(done_));
     ids_ = {};
     payloads_ = {};
-    done_ = {};
+  }
+
+  void flush(const object_store_actor& store, const raylet_actor& raylet,
+             uint32_t index) {
+    report_done(raylet, index);
+    report_results(store);
   }
 
 private:
@@ -151,12 +178,21 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
     auto result = run_function(x.spec, x.resolved);
     if (result.failed())
       report_error(gcs, result.error);
+    auto id = x.spec.return_id();
+    auto copy = arena ? result : object_payload{};
+    results.add(x.spec.id, id, std::move(result));
+    auto flush = results.size() >= result_batch::max_size
+                 || clock::now() - start > slow || queue->empty();
+    // The raylet hears that this worker is free before the result wakes
+    // its reader: the reader's next task then finds this (still spinning)
+    // worker idle instead of waking another one. The store hears last,
+    // once the result is sealed.
+    if (flush)
+      results.report_done(raylet, index);
     if (arena)
-      arena->insert(x.spec.return_id(), result);
-    results.add(x.spec.id, x.spec.return_id(), std::move(result));
-    if (results.size() >= result_batch::max_size || clock::now() - start > slow
-        || queue->empty())
-      results.flush(store, raylet, index);
+      arena->insert(id, std::move(copy));
+    if (flush)
+      results.report_results(store);
     x = task_queue::item{};
   }
   results.flush(store, raylet, index);
@@ -190,6 +226,11 @@ worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
       if (!refused.empty())
         caf::anon_send(st.raylet, handback_atom_v, st.index,
                        std::move(refused));
+    },
+    [=](steal_atom, uint32_t n) {
+      // Answered even when nothing is left, so the raylet may ask again.
+      auto& st = self->state;
+      caf::anon_send(st.raylet, handback_atom_v, st.index, st.queue->steal(n));
     },
   };
 }

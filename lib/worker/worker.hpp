@@ -38,6 +38,9 @@ public:
   /// Marks the running task blocked and takes the queued tasks out.
   std::vector<task_spec> block();
 
+  /// Takes out up to `n` queued tasks, the newest ones, in queue order.
+  std::vector<task_spec> steal(size_t n);
+
   void unblock();
 
   bool empty();

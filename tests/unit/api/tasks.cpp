@@ -5,6 +5,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -301,6 +302,41 @@ TEST_CASE("dynamic graphs nest deeper than the CPU count") {
     CHECK(cafray::get(outer, patience) == std::vector<int>{1, 5, 14, 30});
   }
   cafray::shutdown();
+}
+
+namespace {
+
+std::atomic<bool> hold_released{false};
+
+// Occupies its worker (without blocking in get) until the test releases it.
+int hold() {
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  while (!hold_released.load() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  return -1;
+}
+CAFRAY_REMOTE(hold);
+
+} // namespace
+
+TEST_CASE_FIXTURE(runtime_fixture, "tasks queued behind a long task are "
+                                   "stolen by an idle worker") {
+  hold_released = false;
+  auto busy = cafray::task(hold).remote();
+  std::vector<cafray::object_ref<int>> quick;
+  for (int i = 0; i < 40; ++i)
+    quick.push_back(cafray::task(f1).remote(i));
+  std::vector<int> expected;
+  for (int i = 0; i < 40; ++i)
+    expected.push_back(i * i);
+  // Some of these were queued on the worker running `hold`; they finish
+  // while it still runs.
+  CHECK(cafray::get(quick, patience) == expected);
+  auto [ready, unready] = cafray::wait(std::vector{busy}, 1, 0ms);
+  CHECK(ready.empty());
+  CHECK_EQ(unready.size(), 1u);
+  hold_released = true;
+  CHECK_EQ(cafray::get(busy, patience), -1);
 }
 
 TEST_CASE_FIXTURE(runtime_fixture, "user types with serialize() as argument "

@@ -13,7 +13,8 @@ namespace cafray::test {
 
 /// A raylet that reports to the test what other components tell it, and
 /// does nothing else: (done_atom, worker, task IDs) for finished tasks and
-/// (place_atom, label, spec) for tasks the global scheduler placed.
+/// (place_atom, label, spec) for tasks the global scheduler placed, and
+/// (handback_atom, worker, specs) for tasks a worker gave back.
 inline raylet_actor::behavior_type fake_raylet(caf::actor observer,
                                                std::string label) {
   return {
@@ -28,7 +29,9 @@ inline raylet_actor::behavior_type fake_raylet(caf::actor observer,
     },
     [](blocked_atom, uint32_t) {},
     [](unblocked_atom, uint32_t) {},
-    [](handback_atom, uint32_t, const std::vector<task_spec>&) {},
+    [=](handback_atom, uint32_t worker, const std::vector<task_spec>& xs) {
+      caf::anon_send(observer, handback_atom_v, worker, xs);
+    },
     [](create_actor_atom, const task_spec&) -> caf::result<caf::actor> {
       return make_error(errc::runtime_error, "fake raylet");
     },

@@ -428,3 +428,87 @@ TEST_CASE("a blocked worker hands back its queued tasks") {
   CHECK_EQ(s.in_flight(w), 0u);
   CHECK_EQ(s.running(), 0u);
 }
+
+TEST_CASE("an idle worker steals half the tasks queued on a busy one") {
+  // At most one worker wanted at first, so all six queue on it.
+  local_scheduler s{{{"CPU", 2000}}, 1, 8};
+  auto w0 = s.add_worker();
+  for (uint64_t n = 1; n <= 6; ++n)
+    submit(s, make_task(n));
+  REQUIRE_EQ(dispatch(s).size(), 6u);
+  CHECK_EQ(s.in_flight(w0), 6u);
+  // No idle worker: nothing to steal for.
+  CHECK(s.steals().empty());
+  auto w1 = s.add_worker();
+  auto req = s.steals();
+  REQUIRE_EQ(req.size(), 1u);
+  CHECK_EQ(req[0].victim, w0);
+  CHECK_EQ(req[0].count, 3u);
+  // One request in flight per victim.
+  CHECK(s.steals().empty());
+  // The victim gives back three; they go to the idle worker.
+  s.handed_back(w0, 3);
+  CHECK_EQ(s.in_flight(w0), 3u);
+  for (uint64_t n = 4; n <= 6; ++n)
+    submit(s, make_task(n));
+  auto a = dispatch(s);
+  REQUIRE_EQ(a.size(), 3u);
+  for (auto& x : a)
+    CHECK_EQ(x.worker, w1);
+  CHECK(s.available() == resource_map{{"CPU", 0}});
+  CHECK(s.steals().empty());
+}
+
+TEST_CASE("no steal while tasks are ready, for a single queued task, or "
+          "when the thief could not take the resources") {
+  SUBCASE("ready tasks go to the idle worker instead") {
+    local_scheduler s{{{"CPU", 1000}, {"GPU", 1000}}, 64, 8};
+    auto w0 = s.add_worker();
+    for (uint64_t n = 1; n <= 4; ++n)
+      submit(s, make_task(n));
+    REQUIRE_EQ(dispatch(s).size(), 4u);
+    s.add_worker();
+    submit(s, make_task(5, {{"GPU", 1000}}));
+    // Task 5 fits and is ready: dispatch it first; then steal.
+    CHECK_EQ(dispatch(s).size(), 1u);
+    CHECK(s.steals().empty());  // the second worker is busy now
+    CHECK_EQ(s.in_flight(w0), 4u);
+  }
+  SUBCASE("a worker with one task has nothing queued") {
+    local_scheduler s{{{"CPU", 2000}}, 64, 8};
+    s.add_worker();
+    submit(s, make_task(1));
+    REQUIRE_EQ(dispatch(s).size(), 1u);
+    s.add_worker();
+    CHECK(s.steals().empty());
+  }
+  SUBCASE("the victim holds the only CPU") {
+    local_scheduler s{{{"CPU", 1000}}, 64, 8};
+    s.add_worker();
+    for (uint64_t n = 1; n <= 4; ++n)
+      submit(s, make_task(n));
+    REQUIRE_EQ(dispatch(s).size(), 4u);
+    s.add_worker();
+    CHECK(s.steals().empty());
+  }
+}
+
+TEST_CASE("a steal that finds nothing is not repeated until the victim "
+          "reports") {
+  local_scheduler s{{{"CPU", 2000}}, 1, 8};
+  auto w0 = s.add_worker();
+  for (uint64_t n = 1; n <= 4; ++n)
+    submit(s, make_task(n));
+  REQUIRE_EQ(dispatch(s).size(), 4u);
+  s.add_worker();
+  REQUIRE_EQ(s.steals().size(), 1u);
+  // Its queue had run dry (finished tasks not yet reported).
+  s.handed_back(w0, 0);
+  CHECK_EQ(s.in_flight(w0), 4u);
+  CHECK(s.steals().empty());
+  // A report makes it a victim again.
+  s.task_done(w0);
+  auto req = s.steals();
+  REQUIRE_EQ(req.size(), 1u);
+  CHECK_EQ(req[0].count, 1u);
+}

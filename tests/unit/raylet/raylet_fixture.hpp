@@ -49,6 +49,10 @@ fake_worker(uint32_t index, raylet_actor raylet, caf::actor observer,
         caf::anon_send(observer, execute_atom_v, label, index,
                        std::move(a.spec), std::move(a.resolved));
     },
+    [=](steal_atom, uint32_t) {
+      // Runs nothing itself, so it never has queued tasks to give back.
+      caf::anon_send(raylet, handback_atom_v, index, std::vector<task_spec>{});
+    },
   };
 }
 

@@ -239,6 +239,57 @@ TEST_CASE_FIXTURE(worker_fixture, "a worker runs its tasks one after the "
              100 + static_cast<int>(n));
 }
 
+TEST_CASE_FIXTURE(worker_fixture, "a steal takes the newest queued tasks "
+                                  "back; the rest run") {
+  auto raylet = track(sys->spawn(fake_raylet, me(), std::string{}));
+  auto w = track(spawn_worker(*sys, 3, raylet, store, gcs_router{}));
+  std::vector<task_assignment> batch;
+  task_spec gate_task;
+  gate_task.id = task_id{4, 1};
+  gate_task.function = "test.gate";
+  batch.push_back(task_assignment{gate_task, {}});
+  for (uint64_t n = 2; n <= 5; ++n) {
+    task_spec spec;
+    spec.id = task_id{4, n};
+    spec.function = "test.add";
+    spec.signature = add_signature;
+    spec.args = {value_arg(encode(static_cast<int>(n))),
+                 value_arg(encode(1))};
+    batch.push_back(task_assignment{spec, {}});
+  }
+  caf::anon_send(w, execute_atom_v, std::move(batch));
+  gate::instance().await_entered(1);
+  caf::anon_send(w, steal_atom_v, uint32_t{3});
+  std::vector<task_id> stolen;
+  bool got = false;
+  (*self)->receive(
+    [&](handback_atom, uint32_t worker, std::vector<task_spec>& xs) {
+      CHECK_EQ(worker, 3u);
+      for (auto& x : xs)
+        stolen.push_back(x.id);
+      got = true;
+    },
+    caf::after(max_wait) >> [] {});
+  REQUIRE(got);
+  CHECK(stolen
+        == std::vector<task_id>{task_id{4, 3}, task_id{4, 4}, task_id{4, 5}});
+  gate::instance().release();
+  auto [worker, ids] = next_done(2);
+  CHECK_EQ(worker, 3u);
+  CHECK(ids == std::vector<task_id>{task_id{4, 1}, task_id{4, 2}});
+  CHECK_EQ(decode<int>(get(object_id{task_id{4, 2}, 1}).data), 3);
+  // Nothing is left: a second steal is answered empty.
+  caf::anon_send(w, steal_atom_v, uint32_t{3});
+  got = false;
+  (*self)->receive(
+    [&](handback_atom, uint32_t, std::vector<task_spec>& xs) {
+      CHECK(xs.empty());
+      got = true;
+    },
+    caf::after(max_wait) >> [] {});
+  CHECK(got);
+}
+
 TEST_CASE_FIXTURE(worker_fixture, "actor_host runs the constructor and then "
                                   "the calls in order") {
   auto host = spawn_host(creation("test.Counter", counter_ctor_signature,

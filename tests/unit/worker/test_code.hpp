@@ -3,6 +3,7 @@
 // User code for the worker tests, registered through the registry API (the
 // api macros would pull in the whole runtime).
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -21,6 +22,37 @@ constexpr uint64_t counter_ctor_signature = 201;
 constexpr uint64_t counter_add_signature = 202;
 constexpr uint64_t counter_get_signature = 203;
 
+/// Holds "test.gate" tasks until opened: lets a test keep a worker busy.
+struct gate {
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool open = false;
+  int entered = 0;
+
+  static gate& instance() {
+    static gate g;
+    return g;
+  }
+
+  void pass() {
+    std::unique_lock<std::mutex> guard{mtx};
+    ++entered;
+    cv.notify_all();
+    cv.wait(guard, [this] { return open; });
+  }
+
+  void await_entered(int n) {
+    std::unique_lock<std::mutex> guard{mtx};
+    cv.wait(guard, [&] { return entered >= n; });
+  }
+
+  void release() {
+    std::lock_guard<std::mutex> guard{mtx};
+    open = true;
+    cv.notify_all();
+  }
+};
+
 inline void register_test_code() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -37,6 +69,11 @@ inline void register_test_code() {
       }});
     reg.add_function(function_entry{
       "test.void", 0, "", [](const arg_blobs&) { return blob{}; }});
+    reg.add_function(function_entry{"test.gate", 0, "",
+                                    [](const arg_blobs&) {
+                                      gate::instance().pass();
+                                      return blob{};
+                                    }});
     // Methods first, as static initialization may order them.
     reg.add_method("test.Counter",
                    method_entry{"add", counter_add_signature, "int",
