@@ -206,6 +206,47 @@ TEST_CASE("encode_fields writes the bytes of the struct those fields make") {
   CHECK(back->updated_ns == 5);
 }
 
+TEST_CASE("append_task_record writes exactly CAF's bytes of a task_record") {
+  task_record x;
+  x.spec.id = tid(0x0102030405060708ULL, 0xf1f2f3f4f5f6f7f8ULL);
+  x.spec.job = job_id{3, 4};
+  x.spec.kind = static_cast<uint8_t>(task_kind::actor_call);
+  x.spec.function = "Counter::increment";
+  x.spec.signature = 0xdeadbeefcafef00dULL;
+  task_arg by_value;
+  by_value.kind = static_cast<uint8_t>(arg_kind::value);
+  // Longer than 127 and 16,383 bytes: two- and three-byte sizes.
+  by_value.value = make_blob(std::string(20000, '\xab'));
+  task_arg by_ref;
+  by_ref.kind = static_cast<uint8_t>(arg_kind::resolved);
+  by_ref.ref = object_id{tid(5, 6), 7 | object_id::put_flag};
+  task_arg small;
+  small.value = make_blob(std::string(200, 'x'));
+  x.spec.args = {by_value, by_ref, task_arg{}, small};
+  x.spec.resources = {{"CPU", 1000}, {"gpu", -500}, {"", 0}};
+  x.spec.max_retries = -1;
+  x.spec.name = std::string(130, 'n');
+  x.spec.parent = tid(8, 9);
+  x.spec.actor = actor_id{10, 11};
+  x.spec.seq = 12;
+  x.spec.num_returns = 0xfffffffeU;
+  x.state = static_cast<uint8_t>(task_state::spilled);
+  x.node = node_id{13, 14};
+  x.updated_ns = -15;
+  auto expected = encode_record(x);
+  REQUIRE_FALSE(expected.empty());
+  std::vector<char> buf{'p', 'r', 'e'};
+  append_task_record(buf, x.spec, x.state, x.node, x.updated_ns);
+  REQUIRE(buf.size() == expected.size() + 3);
+  CHECK(std::string(buf.begin() + 3, buf.end()) == expected);
+  // A default spec, empty everywhere.
+  task_record empty;
+  std::vector<char> buf2;
+  append_task_record(buf2, empty.spec, empty.state, empty.node,
+                     empty.updated_ns);
+  CHECK(std::string(buf2.begin(), buf2.end()) == encode_record(empty));
+}
+
 TEST_CASE("lineage segments hold many task records in one row each") {
   lineage_writer w;
   CHECK(w.take().empty());
