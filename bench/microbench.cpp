@@ -342,6 +342,7 @@ const benchmark benchmarks[] = {
 std::mutex results_mtx;
 std::vector<result> results;
 settings opts;
+cafray::runtime_config runtime_cfg;
 std::string json_path = "bench-results.json";
 
 result make_result(const benchmark& b) {
@@ -372,6 +373,12 @@ void usage(FILE* out) {
                "(default 1000000)\n"
                "  --no-timeouts    get/wait without timeouts (the watchdog "
                "still ends a hung run)\n"
+               "  --threads N      CAF scheduler threads of the runtime "
+               "(default: the runtime's)\n"
+               "  --workers N      workers started at init (default: one "
+               "per CPU)\n"
+               "  --policy P       CAF scheduler policy, stealing or "
+               "sharing\n"
                "  --help           this text\n");
 }
 
@@ -424,6 +431,12 @@ bool parse_args(int argc, char** argv, std::set<std::string>& only) {
       opts.put_bytes = std::stoull(value()) << 20;
     } else if (a == "--queued") {
       opts.queued_tasks = std::stoull(value());
+    } else if (a == "--threads") {
+      runtime_cfg.scheduler_threads = static_cast<uint32_t>(std::stoul(value()));
+    } else if (a == "--workers") {
+      runtime_cfg.num_workers = static_cast<uint32_t>(std::stoul(value()));
+    } else if (a == "--policy") {
+      runtime_cfg.scheduler_policy = value();
     } else if (a == "--no-timeouts") {
       opts.timeouts = false;
     } else if (a == "--help" || a == "-h") {
@@ -491,7 +504,7 @@ int main(int argc, char** argv) {
     // runs, so each starts from an empty store and idle workers.
     dog.arm(std::string{b.name} + " (init)", budget);
     try {
-      cafray::init();
+      cafray::init(runtime_cfg);
       dog.arm(b.name, budget);
       b.run(opts, r);
     } catch (const std::exception& e) {
