@@ -31,6 +31,11 @@ struct runtime_config {
   /// Number of GCS shards.
   uint32_t gcs_shards = 1;
 
+  /// Replicas per GCS shard. 1 keeps each shard one actor over one LMDB
+  /// environment (the fast path); more make each shard a chain of that many
+  /// replicas (chain replication: it survives the loss of all but one).
+  uint32_t gcs_replicas = 1;
+
   /// Directory of the GCS's LMDB files; empty: a temporary directory removed
   /// at shutdown. A configured directory survives restarts.
   std::string gcs_directory;

@@ -10,6 +10,15 @@ uint64_t chain_store::digest() const {
   return chain_digest(rows(), last_applied());
 }
 
+std::vector<chain_row> chain_store::scan(uint8_t table,
+                                         const std::string& prefix) const {
+  std::vector<chain_row> result;
+  for (auto& row : rows())
+    if (row.table == table && row.key.compare(0, prefix.size(), prefix) == 0)
+      result.push_back(std::move(row));
+  return result;
+}
+
 uint64_t chain_digest(const std::vector<chain_row>& rows, chain_seq seq) {
   // FNV-1a over length-prefixed fields, so that no two row sets collide by
   // concatenation.

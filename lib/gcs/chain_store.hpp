@@ -49,6 +49,11 @@ public:
   /// Every row, in table and key order.
   virtual std::vector<chain_row> rows() const = 0;
 
+  /// The rows of `table` whose key starts with `prefix`, in key order. This
+  /// implementation filters `rows()`; stores with an index do better.
+  virtual std::vector<chain_row> scan(uint8_t table,
+                                      const std::string& prefix) const;
+
   /// The chain acknowledged everything up to `seq`: the log need not keep
   /// it. May take effect only with the next `apply`.
   virtual void trim(chain_seq seq) = 0;

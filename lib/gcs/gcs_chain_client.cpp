@@ -1,5 +1,6 @@
 #include "gcs/gcs_chain_client.hpp"
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -136,8 +137,8 @@ void schedule_tick(gcs_chain_client_pointer self) {
                          self->state.options.tick_interval, tick_atom_v);
 }
 
-/// Registers a request and sends it.
-void submit(gcs_chain_client_pointer self, gcs_chain_pending request) {
+/// Registers a request; `send_requests` sends it.
+uint64_t enqueue(gcs_chain_client_pointer self, gcs_chain_pending request) {
   auto& st = self->state;
   if (!st.ticking) {
     st.ticking = true;
@@ -148,14 +149,37 @@ void submit(gcs_chain_client_pointer self, gcs_chain_pending request) {
   // Not overdue before the flush sends it.
   request.sent = request.started;
   st.pending.emplace(number, std::move(request));
-  send_soon(self, number);
+  return number;
+}
+
+/// Registers a request and sends it.
+void submit(gcs_chain_client_pointer self, gcs_chain_pending request) {
+  send_soon(self, enqueue(self, std::move(request)));
 }
 
 void fail(gcs_chain_pending& request, caf::error err) {
-  if (request.write)
+  if (request.group) {
+    auto& group = *request.group;
+    if (!group.failed) {
+      group.failed = true;
+      group.written.deliver(std::move(err));
+    }
+  } else if (request.write) {
     request.written.deliver(std::move(err));
-  else
+  } else {
     request.read.deliver(std::move(err));
+  }
+}
+
+void succeed(gcs_chain_pending& request, uint64_t seq) {
+  if (!request.group) {
+    request.written.deliver(seq);
+    return;
+  }
+  auto& group = *request.group;
+  group.last_seq = std::max(group.last_seq, seq);
+  if (--group.remaining == 0 && !group.failed)
+    group.written.deliver(group.last_seq);
 }
 
 void on_answers(gcs_chain_client_pointer self, wire::chain_answers& msg) {
@@ -164,7 +188,7 @@ void on_answers(gcs_chain_client_pointer self, wire::chain_answers& msg) {
     auto i = st.pending.find(ack.request);
     if (i == st.pending.end() || !i->second.write)
       continue;
-    i->second.written.deliver(ack.seq);
+    succeed(i->second, ack.seq);
     st.pending.erase(i);
   }
   for (auto& reply : msg.reads) {
@@ -280,6 +304,26 @@ gcs_chain_client(gcs_chain_client_pointer self,
       auto result = request.written;
       submit(self, std::move(request));
       return result;
+    },
+    [self](put_atom,
+           std::vector<wire::chain_write>& rows) -> caf::result<uint64_t> {
+      if (rows.empty())
+        return uint64_t{0};
+      auto group = std::make_shared<gcs_chain_write_group>();
+      group->written = self->make_response_promise<uint64_t>();
+      group->remaining = rows.size();
+      std::vector<uint64_t> numbers;
+      numbers.reserve(rows.size());
+      for (auto& row : rows) {
+        gcs_chain_pending request;
+        request.write = true;
+        request.row = std::move(row);
+        request.group = group;
+        numbers.push_back(enqueue(self, std::move(request)));
+      }
+      // One message to the head, one transaction there.
+      send_requests(self, numbers);
+      return group->written;
     },
     [self](delete_atom, uint8_t table,
            std::string& key) -> caf::result<uint64_t> {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,11 +37,21 @@ struct gcs_chain_client_options {
   chain_client_id id = 0;
 };
 
+/// Writes submitted together, answered together.
+struct gcs_chain_write_group {
+  caf::typed_response_promise<uint64_t> written;
+  size_t remaining = 0;
+  uint64_t last_seq = 0;
+  bool failed = false;
+};
+
 /// A write or read the client has not been answered yet.
 struct gcs_chain_pending {
   bool write = false;
   wire::chain_write row;
   caf::typed_response_promise<uint64_t> written;
+  /// Set for a write of a group: the group holds the promise.
+  std::shared_ptr<gcs_chain_write_group> group;
   caf::typed_response_promise<wire::chain_read_result> read;
   chain_time started;
   chain_time sent;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
@@ -38,6 +39,8 @@ void remove_directory(const std::string& dir) {
 caf::error validate(const runtime_config& cfg) {
   if (cfg.gcs_shards == 0)
     return make_error(errc::invalid_config, "gcs_shards must be at least 1");
+  if (cfg.gcs_replicas == 0)
+    return make_error(errc::invalid_config, "gcs_replicas must be at least 1");
   if (cfg.gcs_map_size_mb == 0)
     return make_error(errc::invalid_config,
                       "gcs_map_size_mb must be at least 1");
@@ -47,12 +50,34 @@ caf::error validate(const runtime_config& cfg) {
   return caf::none;
 }
 
+// A shard directory holds either one LMDB environment (gcs_replicas = 1) or
+// a chain's replica directories: reading one as the other would start empty.
+caf::error check_layout(const std::string& shard_dir, uint32_t replicas) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto single = fs::exists(shard_dir + "/data.mdb", ec);
+  auto chain = fs::exists(shard_dir + "/chain.state", ec)
+               || fs::exists(shard_dir + "/replica-1", ec);
+  if (replicas == 1 && chain)
+    return make_error(errc::invalid_config,
+                      shard_dir + " holds a replicated GCS shard, but "
+                                  "gcs_replicas is 1");
+  if (replicas > 1 && single)
+    return make_error(errc::invalid_config,
+                      shard_dir + " holds an unreplicated GCS shard, but "
+                                  "gcs_replicas is "
+                        + std::to_string(replicas));
+  return caf::none;
+}
+
 } // namespace
 
 gcs_client::gcs_client(caf::actor_system& sys, std::vector<gcs_actor> shards,
-                       std::string directory, bool temporary)
+                       std::string directory, bool temporary,
+                       std::vector<gcs_chain_parts> chains)
   : sys_(&sys),
     router_(std::move(shards)),
+    chains_(std::move(chains)),
     directory_(std::move(directory)),
     temporary_(temporary) {
   // nop
@@ -61,10 +86,12 @@ gcs_client::gcs_client(caf::actor_system& sys, std::vector<gcs_actor> shards,
 gcs_client::gcs_client(gcs_client&& other) noexcept
   : sys_(other.sys_),
     router_(std::move(other.router_)),
+    chains_(std::move(other.chains_)),
     directory_(std::move(other.directory_)),
     temporary_(other.temporary_) {
   other.sys_ = nullptr;
   other.router_ = gcs_router{};
+  other.chains_.clear();
   other.temporary_ = false;
 }
 
@@ -73,10 +100,12 @@ gcs_client& gcs_client::operator=(gcs_client&& other) noexcept {
     shutdown();
     sys_ = other.sys_;
     router_ = std::move(other.router_);
+    chains_ = std::move(other.chains_);
     directory_ = std::move(other.directory_);
     temporary_ = other.temporary_;
     other.sys_ = nullptr;
     other.router_ = gcs_router{};
+    other.chains_.clear();
     other.temporary_ = false;
   }
   return *this;
@@ -93,6 +122,27 @@ void gcs_client::shutdown() {
     caf::scoped_actor self{*sys_};
     self->wait_for(router_.shards());
   }
+  if (sys_ != nullptr && !chains_.empty()) {
+    // The shards in front are gone: nothing writes to the chains any more.
+    // The coordinators go first, so that none of them takes the replicas'
+    // exits for failures and records a shorter chain for the next start.
+    std::vector<caf::actor> coordinators;
+    std::vector<caf::actor> rest;
+    for (auto& chain : chains_) {
+      coordinators.push_back(caf::actor_cast<caf::actor>(chain.coordinator));
+      rest.push_back(caf::actor_cast<caf::actor>(chain.client));
+      for (auto& replica : chain.replicas)
+        rest.push_back(caf::actor_cast<caf::actor>(replica));
+    }
+    caf::scoped_actor self{*sys_};
+    for (auto& x : coordinators)
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+    self->wait_for(coordinators);
+    for (auto& x : rest)
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+    self->wait_for(rest);
+  }
+  chains_.clear();
   router_ = gcs_router{};
   sys_ = nullptr;
   if (temporary_ && !directory_.empty())
@@ -120,18 +170,32 @@ caf::expected<gcs_client> spawn_gcs(caf::actor_system& sys,
   gcs_shard_options options;
   options.flush_interval = std::chrono::microseconds{cfg.gcs_flush_interval_us};
   std::vector<gcs_actor> shards;
+  std::vector<gcs_chain_parts> chains;
   for (uint32_t i = 0; i < cfg.gcs_shards; ++i) {
-    auto shard = spawn_gcs_shard(sys, directory + "/shard-" + std::to_string(i),
-                                 storage, options);
+    auto shard_dir = directory + "/shard-" + std::to_string(i);
+    caf::expected<gcs_actor> shard{caf::error{}};
+    if (auto err = check_layout(shard_dir, cfg.gcs_replicas)) {
+      shard = std::move(err);
+    } else if (cfg.gcs_replicas == 1) {
+      shard = spawn_gcs_shard(sys, shard_dir, storage, options);
+    } else if (auto chain = spawn_gcs_chain_shard(sys, i, shard_dir,
+                                                  cfg.gcs_replicas, storage)) {
+      shard = chain->shard;
+      chains.push_back(std::move(*chain));
+    } else {
+      shard = std::move(chain.error());
+    }
     if (!shard) {
       // The client takes what is running and cleans up after it.
-      gcs_client partial{sys, std::move(shards), directory, temporary};
+      gcs_client partial{sys, std::move(shards), directory, temporary,
+                         std::move(chains)};
       partial.shutdown();
       return std::move(shard.error());
     }
     shards.push_back(std::move(*shard));
   }
-  return gcs_client{sys, std::move(shards), std::move(directory), temporary};
+  return gcs_client{sys, std::move(shards), std::move(directory), temporary,
+                    std::move(chains)};
 }
 
 } // namespace cafray

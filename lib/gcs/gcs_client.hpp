@@ -8,20 +8,22 @@
 #include <caf/fwd.hpp>
 
 #include "common/runtime_config.hpp"
+#include "gcs/gcs_chain_shard.hpp"
 #include "proto/gcs_actor.hpp"
 #include "proto/gcs_router.hpp"
 
 namespace cafray {
 
 /// Owns the running GCS shards of one process: routes keys to shards and
-/// shuts them down. Move-only; `shutdown()` (or the destructor) must run
+/// shuts them down, and for chain-backed shards the actors behind them. Move-only; `shutdown()` (or the destructor) must run
 /// before the actor system goes away.
 class gcs_client {
 public:
   gcs_client() = default;
 
   gcs_client(caf::actor_system& sys, std::vector<gcs_actor> shards,
-             std::string directory, bool temporary);
+             std::string directory, bool temporary,
+             std::vector<gcs_chain_parts> chains = {});
 
   gcs_client(gcs_client&& other) noexcept;
 
@@ -51,6 +53,12 @@ public:
     return router_.shards();
   }
 
+  /// The chains behind the shards, one per shard; empty when every shard
+  /// is a single `gcs_shard` (gcs_replicas = 1).
+  const std::vector<gcs_chain_parts>& chains() const noexcept {
+    return chains_;
+  }
+
   /// Directory holding `shard-<i>` for every shard.
   const std::string& directory() const noexcept {
     return directory_;
@@ -61,20 +69,26 @@ public:
     return temporary_;
   }
 
-  /// Sends an exit to every shard (each commits its pending writes first),
-  /// waits for them to terminate, and removes a temporary directory.
-  /// Idempotent.
+  /// Sends an exit to every shard (each commits its pending writes first, a
+  /// chain-backed one waits for the chain's answers), waits for them to
+  /// terminate, then stops the chains behind them, and removes a temporary
+  /// directory. Idempotent.
   void shutdown();
 
 private:
   caf::actor_system* sys_ = nullptr;
   gcs_router router_;
+  std::vector<gcs_chain_parts> chains_;
   std::string directory_;
   bool temporary_ = false;
 };
 
 /// Spawns `cfg.gcs_shards` shards, shard `i` persisting to
-/// `<cfg.gcs_directory>/shard-<i>`. An empty `gcs_directory` gets a fresh
+/// `<cfg.gcs_directory>/shard-<i>`: with `cfg.gcs_replicas` = 1 a
+/// `gcs_shard` over one LMDB environment there (the fast path), with more
+/// a chain of that many replicas in `shard-<i>/replica-<j>` behind a
+/// `gcs_chain_shard` (see `spawn_gcs_chain_shard`). A directory written
+/// with one layout is refused with the other (`errc::invalid_config`). An empty `gcs_directory` gets a fresh
 /// temporary directory (under $TMPDIR or /tmp) that `shutdown()` removes;
 /// commits then skip fsync, since nothing outlives the process anyway.
 /// Fails with `errc::invalid_config` on bad settings and

@@ -177,6 +177,13 @@ void start(gcs_coordinator_pointer self) {
     st.initial, st.options.lease, [] { return chain_clock::now(); });
   log(self, "starts with " + render(st.logic->config()));
   route(self, st.logic->start());
+  // Replicas that announced themselves before the start but are not in the
+  // chain (restarted after the chain lost them) join as replacements.
+  for (auto& [id, handle] : st.replicas)
+    if (!st.logic->config().contains(id)
+        && std::find(st.joiners.begin(), st.joiners.end(), id)
+             == st.joiners.end())
+      st.joiners.push_back(id);
   next_join(self);
 }
 

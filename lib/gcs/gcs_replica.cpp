@@ -265,6 +265,18 @@ gcs_replica(gcs_replica_pointer self, replica_id id,
       schedule_tick(self);
     },
     [self](stats_atom) { return status_of(self); },
+    [self](scan_atom, uint8_t table,
+           const std::string& prefix) -> caf::result<std::vector<kv_entry>> {
+      auto& st = self->state;
+      if (!st.logic->serving_reads())
+        return make_error(errc::runtime_error,
+                          "GCS replica " + std::to_string(st.logic->id())
+                            + " does not serve reads now");
+      std::vector<kv_entry> result;
+      for (auto& row : st.store->scan(table, prefix))
+        result.push_back(kv_entry{std::move(row.key), std::move(row.value)});
+      return result;
+    },
   };
 }
 

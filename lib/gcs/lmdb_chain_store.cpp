@@ -159,6 +159,19 @@ std::vector<chain_row> lmdb_chain_store::rows() const {
   return result;
 }
 
+std::vector<chain_row> lmdb_chain_store::scan(uint8_t table,
+                                              const std::string& prefix) const {
+  std::vector<chain_row> result;
+  if (table >= tables_)
+    return result;
+  auto entries = kv_->scan(table, prefix);
+  if (!entries)
+    return result;
+  for (auto& [key, value] : *entries)
+    result.push_back(chain_row{table, std::move(key), std::move(value)});
+  return result;
+}
+
 void lmdb_chain_store::trim(chain_seq seq) {
   trim_to_ = std::max(trim_to_, std::min(seq, last_));
 }

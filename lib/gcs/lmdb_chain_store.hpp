@@ -44,6 +44,9 @@ public:
 
   std::vector<chain_row> rows() const override;
 
+  std::vector<chain_row> scan(uint8_t table,
+                              const std::string& prefix) const override;
+
   void trim(chain_seq seq) override;
 
   chain_durable_state recover() const override;

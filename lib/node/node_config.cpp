@@ -181,6 +181,11 @@ std::vector<key_descriptor> make_descriptors() {
                               "Raylet heartbeat interval in ms."));
   xs.emplace_back(integer_key("cafray.gcs.shards", &rc::gcs_shards, 1, 256,
                               "Number of GCS shards."));
+  xs.emplace_back(integer_key("cafray.gcs.replicas", &rc::gcs_replicas, 1, 16,
+                              "Replicas per GCS shard; 1 is one LMDB "
+                              "environment per shard, more make each shard "
+                              "a chain that survives the loss of all but "
+                              "one."));
   xs.emplace_back(string_key(
     "cafray.gcs.directory", &rc::gcs_directory, "string (a path) or \"\"",
     "Directory of the GCS's LMDB files; \"\" uses a temporary directory "

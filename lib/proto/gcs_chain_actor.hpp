@@ -13,6 +13,7 @@
 
 #include "proto/atoms.hpp"
 #include "proto/gcs_chain_messages.hpp"
+#include "proto/messages.hpp"
 
 namespace cafray::wire {
 
@@ -30,6 +31,10 @@ namespace cafray {
 using gcs_chain_client_actor = caf::typed_actor<
   // Writes a row; answers the sequence number once the tail applied it.
   caf::replies_to<put_atom, uint8_t, std::string, std::string>::with<uint64_t>,
+  // Writes rows (puts, or erases) in order, sent to the head together;
+  // answers the sequence number of the last once the tail applied them all,
+  // or the first failure.
+  caf::replies_to<put_atom, std::vector<wire::chain_write>>::with<uint64_t>,
   // Erases a row; answers like a put.
   caf::replies_to<delete_atom, uint8_t, std::string>::with<uint64_t>,
   // Reads a row at the tail.
@@ -69,7 +74,12 @@ using gcs_replica_actor = caf::typed_actor<
   // The replica's own heartbeat timer.
   caf::reacts_to<tick_atom>,
   // Where the replica stands, with a digest of its contents.
-  caf::replies_to<stats_atom>::with<wire::chain_replica_status>>;
+  caf::replies_to<stats_atom>::with<wire::chain_replica_status>,
+  // Client -> tail: the rows of a table whose key starts with a prefix, as
+  // applied here; fails unless this replica serves reads now (the tail,
+  // caught up, holding a lease).
+  caf::replies_to<scan_atom, uint8_t, std::string>::with<
+    std::vector<kv_entry>>>;
 
 /// Decides who is in a shard's chain: watches the replicas (monitors and
 /// heartbeats), grants leases, reconfigures and lets replacements join.

@@ -68,6 +68,7 @@ heartbeat-interval-ms = 250
 
 [cafray.gcs]
 shards = 4
+replicas = 3
 directory = "/var/lib/cafray"
 map-size-mb = 128
 max-map-size-mb = 1024
@@ -93,6 +94,7 @@ heartbeat-interval = 100ms
   CHECK_EQ(rc.default_max_retries, 5);
   CHECK_EQ(rc.heartbeat_interval_ms, 250u);
   CHECK_EQ(rc.gcs_shards, 4u);
+  CHECK_EQ(rc.gcs_replicas, 3u);
   CHECK_EQ(rc.gcs_directory, "/var/lib/cafray");
   CHECK_EQ(rc.gcs_map_size_mb, 128u);
   CHECK_EQ(rc.gcs_max_map_size_mb, 1024u);
@@ -114,6 +116,7 @@ TEST_CASE("an empty file and no file give the defaults") {
     CHECK_EQ(rc.num_cpus, 0u);
     CHECK(rc.resources.empty());
     CHECK_EQ(rc.gcs_shards, 1u);
+    CHECK_EQ(rc.gcs_replicas, 1u);
     CHECK_EQ(rc.max_workers, 64u);
     CHECK_EQ(rc.gcs_max_map_size_mb, 16384u);
     CHECK(cfg->caf.empty());
@@ -158,8 +161,8 @@ TEST_CASE("unknown keys and sections are errors naming file, line and key") {
   CHECK_EQ(parse_error("[cafray]\nnum-cpu = 4\n"),
            "config/bad.ini:2: key 'cafray.num-cpu': unknown key "
            "(did you mean 'cafray.num-cpus'?)");
-  CHECK_EQ(parse_error("[cafray.gcs]\nshards = 1\nreplicas = 3\n"),
-           "config/bad.ini:3: key 'cafray.gcs.replicas': unknown key");
+  CHECK_EQ(parse_error("[cafray.gcs]\nshards = 1\nwitnesses = 3\n"),
+           "config/bad.ini:3: key 'cafray.gcs.witnesses': unknown key");
   CHECK_EQ(parse_error("[cafary]\nnum-cpus = 1\n"),
            "config/bad.ini:1: key 'cafary': unknown section (did you mean "
            "'cafray'?); sections are [cafray], [cafray.gcs] and CAF's own "
@@ -208,6 +211,12 @@ TEST_CASE("impossible values are errors") {
   CHECK_EQ(parse_error("[cafray.gcs]\nshards = 1000\n"),
            "config/bad.ini:2: key 'cafray.gcs.shards': must be at most 256, "
            "got 1000");
+  CHECK_EQ(parse_error("[cafray.gcs]\nreplicas = 0\n"),
+           "config/bad.ini:2: key 'cafray.gcs.replicas': expected a positive "
+           "integer, got 0");
+  CHECK_EQ(parse_error("[cafray.gcs]\nreplicas = 17\n"),
+           "config/bad.ini:2: key 'cafray.gcs.replicas': must be at most 16, "
+           "got 17");
   CHECK_EQ(parse_error("[cafray.gcs]\nmap-size-mb = 128\n"
                        "max-map-size-mb = 64\n"),
            "config/bad.ini:3: key 'cafray.gcs.max-map-size-mb': must be at "

@@ -108,6 +108,17 @@ TEST_CASE_FIXTURE(chain_fixture, "client messages round trip") {
   CHECK(result.found);
   CHECK_EQ(result.value, "v");
   CHECK_EQ(result.seq, 12u);
+  // A client's group of writes (gcs_chain_client_actor's batched put).
+  auto rows = trip(std::vector<chain_write>{{4, "k1", false, "v1"},
+                                            {5, "k2", true, ""}});
+  REQUIRE_EQ(rows.size(), 2u);
+  CHECK_EQ(rows[0].table, 4u);
+  CHECK_EQ(rows[0].key, "k1");
+  CHECK_FALSE(rows[0].erase);
+  CHECK_EQ(rows[0].value, "v1");
+  CHECK_EQ(rows[1].table, 5u);
+  CHECK_EQ(rows[1].key, "k2");
+  CHECK(rows[1].erase);
 }
 
 TEST_CASE_FIXTURE(chain_fixture, "replica messages round trip, handles too") {
