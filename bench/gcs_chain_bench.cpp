@@ -466,7 +466,8 @@ int main(int argc, char** argv) {
   // wakes a worker when a message arrives (CAF-NOTES: 3x faster round trips).
   cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.set("middleman.workers", size_t{0});
-  cfg.set("middleman.enable-automatic-connections", true);
+  // As in cafray-gcs: clients connect to the replicas' endpoints.
+  cfg.set("middleman.enable-automatic-connections", false);
   auto* sys = new caf::actor_system{cfg};
   bool ok = true;
   for (auto r : opt->replicas)

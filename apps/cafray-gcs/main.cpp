@@ -83,9 +83,12 @@ int main(int argc, char** argv) {
     // wakes a worker when a message arrives (CAF-NOTES: 3x faster round trips).
     cfg.set("scheduler.policy", caf::atom("sharing"));
     cfg.set("middleman.workers", size_t{0});
-    // Replicas and clients talk directly, not through the coordinator's
-    // node; every node that others reach publishes a port.
-    cfg.set("middleman.enable-automatic-connections", true);
+    // Replicas and clients connect to the endpoints a chain configuration
+    // names (gcs/chain_connect.hpp). CAF's automatic connections stay off:
+    // they listen on every interface, and under load they once left a load
+    // process with a TCP connection to the head but no route to it, its
+    // writes vanishing until they timed out ("a writer saw a failure").
+    cfg.set("middleman.enable-automatic-connections", false);
     // The system lives on the heap and is never destroyed: the tools (load,
     // status, verify, probe) have written and flushed everything when their
     // role returns, and CAF 0.17's shutdown can hang on a connection to a

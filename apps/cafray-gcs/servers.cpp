@@ -5,6 +5,11 @@
 #include <cstdio>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <caf/actor_cast.hpp>
 #include <caf/io/middleman.hpp>
 
@@ -30,6 +35,25 @@ bool publish(caf::actor_system& sys, const Handle& handle, uint16_t port,
   std::printf("%s listening on %u\n", what.c_str(), unsigned{*bound});
   std::fflush(stdout);
   return true;
+}
+
+/// A free TCP port of 127.0.0.1, so that a replica knows the port it will be
+/// published on before it announces itself; 0 if none.
+uint16_t free_port() {
+  auto fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0
+      && ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    port = ntohs(addr.sin_port);
+  ::close(fd);
+  return port;
 }
 
 } // namespace
@@ -91,6 +115,11 @@ int run_replica(caf::actor_system& sys, arguments& args) {
                  sys.render(coordinator.error()).c_str());
     return 1;
   }
+  // Clients and other replicas connect to this port themselves.
+  if (port == 0)
+    port = free_port();
+  options.host = "127.0.0.1";
+  options.port = static_cast<uint16_t>(port);
   auto replica = spawn_gcs_replica(sys, id, dir, storage, *coordinator,
                                    options);
   if (!replica) {

@@ -160,10 +160,38 @@ chain_replica::receive_writes(const chain_address& from,
   return out;
 }
 
+chain_outbox chain_replica::receive_writes(const client_writes& batches) {
+  chain_outbox out;
+  if (retired_) {
+    for (auto& [from, msgs] : batches)
+      for (auto& msg : msgs)
+        reply(from,
+              chain_refused{msg.request, chain_refusal::retired, epoch()},
+              out);
+    return out;
+  }
+  std::vector<chain_entry> entries;
+  std::vector<ordered_request> ordered;
+  for (auto& [from, msgs] : batches)
+    order_writes(from, msgs.data(), msgs.size(), entries, ordered, out);
+  apply_ordered(std::move(entries), ordered, out);
+  return out;
+}
+
 void chain_replica::on_writes(const chain_address& from,
                               const chain_write_request* msgs, size_t count,
                               chain_outbox& out) {
   std::vector<chain_entry> entries;
+  std::vector<ordered_request> ordered;
+  order_writes(from, msgs, count, entries, ordered, out);
+  apply_ordered(std::move(entries), ordered, out);
+}
+
+void chain_replica::order_writes(const chain_address& from,
+                                 const chain_write_request* msgs, size_t count,
+                                 std::vector<chain_entry>& entries,
+                                 std::vector<ordered_request>& ordered,
+                                 chain_outbox& out) {
   auto record = clients_.find(from.id);
   for (size_t index = 0; index < count; ++index) {
     auto& msg = msgs[index];
@@ -190,7 +218,8 @@ void chain_replica::on_writes(const chain_address& from,
     }
     auto twice = std::find_if(entries.begin(), entries.end(),
                               [&](const chain_entry& x) {
-                                return x.request == msg.request;
+                                return x.client == from.id
+                                       && x.request == msg.request;
                               });
     if (twice != entries.end())
       continue;
@@ -201,15 +230,17 @@ void chain_replica::on_writes(const chain_address& from,
     entry.oldest_pending = msg.oldest_pending;
     entry.write = msg.write;
     entries.push_back(std::move(entry));
+    ordered.emplace_back(from, msg.request);
   }
+}
+
+void chain_replica::apply_ordered(std::vector<chain_entry> entries,
+                                  const std::vector<ordered_request>& ordered,
+                                  chain_outbox& out) {
   if (entries.empty())
     return;
-  std::vector<uint64_t> requests;
-  requests.reserve(entries.size());
-  for (auto& entry : entries)
-    requests.push_back(entry.request);
   if (accept(std::move(entries), out) == accept_result::full)
-    for (auto request : requests)
+    for (auto& [from, request] : ordered)
       reply(from, chain_refused{request, chain_refusal::full, epoch()}, out);
 }
 

@@ -66,6 +66,15 @@ public:
   chain_outbox receive_writes(const chain_address& from,
                               const std::vector<chain_write_request>& msgs);
 
+  /// Writes of several clients, in the order they arrived.
+  using client_writes
+    = std::vector<std::pair<chain_address, std::vector<chain_write_request>>>;
+
+  /// Handles the writes of several clients as `receive_writes` handles one
+  /// client's, in one store transaction and one forward: a head under load
+  /// pays one commit and one message per batch instead of per client.
+  chain_outbox receive_writes(const client_writes& batches);
+
   /// A heartbeat for the coordinator, which answers with a lease.
   chain_outbox heartbeat();
 
@@ -139,6 +148,23 @@ private:
              const chain_payload& msg);
 
   std::optional<chain_refusal> refuse_client(chain_epoch msg_epoch) const;
+
+  /// A client request the head ordered, to refuse it should the store be
+  /// full.
+  using ordered_request = std::pair<chain_address, uint64_t>;
+
+  /// Refuses, answers or numbers the writes of one client; the new ones go
+  /// to `entries`, numbered after them.
+  void order_writes(const chain_address& from,
+                    const chain_write_request* msgs, size_t count,
+                    std::vector<chain_entry>& entries,
+                    std::vector<ordered_request>& ordered, chain_outbox& out);
+
+  /// Applies writes ordered by `order_writes`, or refuses them all if the
+  /// store is full.
+  void apply_ordered(std::vector<chain_entry> entries,
+                     const std::vector<ordered_request>& ordered,
+                     chain_outbox& out);
 
   void on_writes(const chain_address& from, const chain_write_request* msgs,
                  size_t count, chain_outbox& out);

@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include "common/error.hpp"
+#include "gcs/chain_connect.hpp"
 
 namespace cafray {
 
@@ -79,6 +80,9 @@ void on_configuration(gcs_chain_client_pointer self,
   st.suspect = false;
   st.config = std::move(config);
   auto& members = st.config.members;
+  // Clients connect to every member themselves (see chain_connect.hpp).
+  for (auto& member : members)
+    connect_to(self, st.connected, member);
   if (!members.empty()) {
     // A dead head or tail makes the client ask again at once.
     for (auto* member : {&members.front(), &members.back()})

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -97,6 +98,9 @@ struct gcs_chain_client_state {
 
   /// Whether a `flush_atom` is on its way to the client itself.
   bool flushing = false;
+
+  /// Endpoints of replicas this client's process connected to.
+  std::set<std::pair<std::string, uint16_t>> connected;
 
   /// Whether the retry timer runs; it stops while nothing is pending.
   bool ticking = false;

@@ -84,6 +84,11 @@ wire::chain_configuration to_wire(gcs_coordinator_pointer self,
     auto i = self->state.replicas.find(id);
     result.members.push_back(wire::chain_member{
       id, i != self->state.replicas.end() ? i->second : gcs_replica_actor{}});
+    if (auto j = self->state.endpoints.find(id);
+        j != self->state.endpoints.end()) {
+      result.members.back().host = j->second.first;
+      result.members.back().port = j->second.second;
+    }
   }
   return result;
 }
@@ -114,9 +119,13 @@ void route(gcs_coordinator_pointer self, const chain_outbox& out) {
       auto joiner = st.replicas.find(x->joiner);
       if (joiner == st.replicas.end())
         continue;
-      self->send(dst, wire::chain_snapshot_request{
-                        x->epoch, x->attempt,
-                        wire::chain_member{x->joiner, joiner->second}});
+      wire::chain_member member{x->joiner, joiner->second};
+      if (auto j = st.endpoints.find(x->joiner); j != st.endpoints.end()) {
+        member.host = j->second.first;
+        member.port = j->second.second;
+      }
+      self->send(dst, wire::chain_snapshot_request{x->epoch, x->attempt,
+                                                   std::move(member)});
     } else if (auto x = std::get_if<chain_cancel_join>(&msg)) {
       self->send(dst, wire::chain_cancel_join{x->attempt});
     } else if (std::holds_alternative<chain_retire>(msg)) {
@@ -199,6 +208,7 @@ void on_announce(gcs_coordinator_pointer self, wire::chain_announce& msg) {
     log(self, "replica " + std::to_string(id) + " announced again");
   }
   st.replicas[id] = handle;
+  st.endpoints[id] = {msg.self.host, msg.self.port};
   self->monitor(handle);
   st.monitored[handle.address()] = id;
   if (!st.logic) {

@@ -60,6 +60,9 @@ struct gcs_coordinator_state {
   /// Every replica that announced itself.
   std::map<replica_id, gcs_replica_actor> replicas;
 
+  /// Where each replica's process accepts connections, as it announced.
+  std::map<replica_id, std::pair<std::string, uint16_t>> endpoints;
+
   /// The replica behind each monitored address.
   std::map<caf::actor_addr, replica_id> monitored;
 

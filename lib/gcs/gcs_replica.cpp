@@ -118,6 +118,60 @@ void receive(gcs_replica_pointer self, chain_address from,
   route(self, self->state.logic->receive(from, msg));
 }
 
+/// Applies what was queued: the client writes in one go, the forwards in
+/// one go. Every other message flushes first, so the logic sees all
+/// messages in the order they arrived.
+void flush_queue(gcs_replica_pointer self) {
+  auto& st = self->state;
+  if (!st.queued_writes.empty()) {
+    auto batches = std::move(st.queued_writes);
+    st.queued_writes.clear();
+    route(self, st.logic->receive_writes(batches));
+  }
+  if (st.queued_forward) {
+    auto msg = std::move(*st.queued_forward);
+    st.queued_forward.reset();
+    receive(self, chain_address::of_replica(st.queued_forward_from),
+            std::move(msg));
+  }
+}
+
+void schedule_flush(gcs_replica_pointer self) {
+  auto& st = self->state;
+  if (st.flushing)
+    return;
+  st.flushing = true;
+  caf::anon_send(caf::actor_cast<gcs_replica_actor>(self), flush_atom_v);
+}
+
+void queue_writes(gcs_replica_pointer self, wire::chain_write_batch& msg) {
+  auto& st = self->state;
+  if (st.queued_forward)
+    flush_queue(self);
+  st.queued_writes.emplace_back(chain_address::of_client(msg.client),
+                                requests_from_wire(msg));
+  schedule_flush(self);
+}
+
+void queue_forward(gcs_replica_pointer self, wire::chain_forward& msg) {
+  auto& st = self->state;
+  if (!st.queued_writes.empty()
+      || (st.queued_forward
+          && (st.queued_forward_from != msg.from
+              || st.queued_forward->epoch != msg.epoch)))
+    flush_queue(self);
+  auto entries = entries_from_wire(msg);
+  if (!st.queued_forward) {
+    st.queued_forward = chain_forward{msg.epoch, std::move(entries)};
+    st.queued_forward_from = msg.from;
+  } else {
+    auto& all = st.queued_forward->entries;
+    all.insert(all.end(), std::make_move_iterator(entries.begin()),
+               std::make_move_iterator(entries.end()));
+  }
+  schedule_flush(self);
+}
+
 auto coordinator_address() {
   return chain_address::of_coordinator();
 }
@@ -127,9 +181,13 @@ void on_configuration(gcs_replica_pointer self,
   auto& st = self->state;
   if (msg.epoch <= st.logic->epoch())
     return;
-  for (auto& member : msg.members)
+  for (auto& member : msg.members) {
     if (member.handle)
       st.replicas[member.replica] = member.handle;
+    // One side of each pair connects: the replica with the smaller id.
+    if (member.replica > st.logic->id())
+      connect_to(self, st.connected, member);
+  }
   // A successor of the new configuration gets every handle again with the
   // writes the logic resends.
   st.introduced.clear();
@@ -208,17 +266,17 @@ gcs_replica(gcs_replica_pointer self, replica_id id,
   install_handlers(self);
   auto me = caf::actor_cast<gcs_replica_actor>(self);
   self->send(st.coordinator,
-             wire::chain_announce{wire::chain_member{id, me},
+             wire::chain_announce{wire::chain_member{id, me, st.options.host,
+                                                     st.options.port},
                                   st.logic->last_applied()});
   schedule_tick(self);
   return {
     [self](wire::chain_write_batch& msg) {
       learn_sender(self, msg.client);
-      route(self, self->state.logic->receive_writes(
-                    chain_address::of_client(msg.client),
-                    requests_from_wire(msg)));
+      queue_writes(self, msg);
     },
     [self](wire::chain_read_request& msg) {
+      flush_queue(self);
       learn_sender(self, msg.client);
       receive(self, chain_address::of_client(msg.client), from_wire(msg));
     },
@@ -226,45 +284,66 @@ gcs_replica(gcs_replica_pointer self, replica_id id,
       for (auto& client : msg.clients)
         if (client.handle)
           self->state.clients[client.client] = std::move(client.handle);
-      receive(self, chain_address::of_replica(msg.from),
-              chain_forward{msg.epoch, entries_from_wire(msg)});
+      queue_forward(self, msg);
     },
     [self](wire::chain_ack& msg) {
+      flush_queue(self);
       receive(self, chain_address::of_replica(msg.from),
               chain_ack{msg.epoch, msg.seq});
     },
     [self](wire::chain_sync& msg) {
+      flush_queue(self);
       receive(self, chain_address::of_replica(msg.from),
               chain_sync{msg.epoch, msg.upto});
     },
-    [self](wire::chain_snapshot_chunk& msg) { on_snapshot_part(self, msg); },
-    [self](wire::chain_configuration& msg) { on_configuration(self, msg); },
+    [self](wire::chain_snapshot_chunk& msg) {
+      flush_queue(self);
+      on_snapshot_part(self, msg);
+    },
+    [self](wire::chain_configuration& msg) {
+      flush_queue(self);
+      on_configuration(self, msg);
+    },
     [self](wire::chain_lease& msg) {
+      flush_queue(self);
       receive(self, coordinator_address(),
               chain_lease{msg.number, std::chrono::nanoseconds{msg.duration_ns}});
     },
     [self](wire::chain_snapshot_request& msg) {
+      flush_queue(self);
       if (msg.joiner.handle)
         self->state.replicas[msg.joiner.replica] = msg.joiner.handle;
+      if (msg.joiner.replica > self->state.logic->id())
+        connect_to(self, self->state.connected, msg.joiner);
       receive(self, coordinator_address(),
               chain_snapshot_request{msg.epoch, msg.attempt,
                                      msg.joiner.replica});
     },
     [self](wire::chain_cancel_join& msg) {
+      flush_queue(self);
       receive(self, coordinator_address(), chain_cancel_join{msg.attempt});
     },
     [self](wire::chain_retire&) {
+      flush_queue(self);
       receive(self, coordinator_address(), chain_retire{});
       log(self, "retired");
     },
+    [self](flush_atom) {
+      self->state.flushing = false;
+      flush_queue(self);
+    },
     [self](tick_atom) {
+      flush_queue(self);
       // A retired replica stays to refuse clients, but stays quiet.
       if (self->state.logic->retired())
         return;
       route(self, self->state.logic->heartbeat());
       schedule_tick(self);
     },
-    [self](stats_atom) { return status_of(self); },
+    [self](stats_atom) {
+      flush_queue(self);
+      return status_of(self);
+    },
     [self](scan_atom, uint8_t table,
            const std::string& prefix) -> caf::result<std::vector<kv_entry>> {
       auto& st = self->state;

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -14,6 +15,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "gcs/chain_connect.hpp"
 #include "gcs/chain_replica.hpp"
 #include "gcs/chain_store.hpp"
 #include "proto/gcs_chain_actor.hpp"
@@ -33,6 +35,12 @@ struct gcs_replica_options {
   /// Runs the replica on its own thread, so that a commit that waits for
   /// fsync never blocks a scheduler thread.
   bool detached = false;
+
+  /// Where this replica's process accepts connections, announced to the
+  /// coordinator and from there to clients and other replicas; port 0 when
+  /// everything runs in one process.
+  std::string host;
+  uint16_t port = 0;
 };
 
 /// State of one replica actor: the chain logic, its store, and the handles
@@ -59,6 +67,22 @@ struct gcs_replica_state {
 
   /// Clients whose handles went to the successor in this configuration.
   std::set<chain_client_id> introduced;
+
+  /// Client writes that arrived since the last flush, in order; applied
+  /// together (one transaction, one forward) when the replica's
+  /// `flush_atom` comes, after the messages that were already waiting.
+  chain_replica::client_writes queued_writes;
+
+  /// Forwards from the predecessor since the last flush, merged: one
+  /// epoch and sender, entries in arrival order.
+  std::optional<chain_forward> queued_forward;
+  replica_id queued_forward_from = 0;
+
+  /// Whether a `flush_atom` is on its way to the replica itself.
+  bool flushing = false;
+
+  /// Endpoints of other replicas this process connected to.
+  chain_endpoints connected;
 
   /// Parts of a snapshot on their way, by sender and join attempt.
   std::map<std::pair<replica_id, uint64_t>,

@@ -73,6 +73,9 @@ using gcs_replica_actor = caf::typed_actor<
   caf::reacts_to<wire::chain_retire>,
   // The replica's own heartbeat timer.
   caf::reacts_to<tick_atom>,
+  // The replica's own signal to apply the writes and forwards that arrived
+  // meanwhile, in one transaction.
+  caf::reacts_to<flush_atom>,
   // Where the replica stands, with a digest of its contents.
   caf::replies_to<stats_atom>::with<wire::chain_replica_status>,
   // Client -> tail: the rows of a table whose key starts with a prefix, as
@@ -106,11 +109,19 @@ namespace cafray::wire {
 struct chain_member {
   uint64_t replica = 0;
   gcs_replica_actor handle;
+  /// Where the replica's process accepts connections; port 0 for a replica
+  /// in the same process as everything that talks to it. Peers connect
+  /// there themselves rather than rely on CAF's automatic connections,
+  /// whose races in 0.17 can leave a process without a route to a replica
+  /// while messages to it vanish.
+  std::string host;
+  uint16_t port = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, chain_member& x) {
-  return f(caf::meta::type_name("chain_member"), x.replica, x.handle);
+  return f(caf::meta::type_name("chain_member"), x.replica, x.handle, x.host,
+           x.port);
 }
 
 /// A shard's chain, head first; installed on replicas, handed to clients.

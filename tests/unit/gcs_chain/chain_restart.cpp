@@ -179,3 +179,51 @@ TEST_CASE("a batch of writes is one transaction; retries in it are not "
     CHECK_EQ(x->reason, chain_refusal::not_head);
   }
 }
+
+TEST_CASE("writes of several clients are one transaction; each client gets "
+          "its own answers") {
+  chain_network net(3, 27);
+  constexpr chain_client_id bob = 200;
+  auto epoch = net.coordinator().config().epoch;
+  auto request = [epoch](uint64_t number, std::string key) {
+    chain_write_request msg;
+    msg.epoch = epoch;
+    msg.request = number;
+    msg.oldest_pending = 1;
+    msg.write = chain_write{0, std::move(key), "v" + std::to_string(number)};
+    return msg;
+  };
+  // Both clients number their requests from 1: the same number from two
+  // clients is two writes, the same one from one client twice is one.
+  chain_replica::client_writes batches{
+    {cli(alice), {request(1, "a1"), request(2, "a2")}},
+    {cli(bob), {request(1, "b1"), request(1, "b1")}},
+    {cli(alice), {request(2, "a2"), request(3, "a3")}},
+  };
+  net.post(net.replica(1).receive_writes(batches));
+  net.run();
+  for (replica_id id : {1, 2, 3}) {
+    CAPTURE(id);
+    CHECK_EQ(net.store(id).transactions(), 1u);
+    CHECK_EQ(net.store(id).total_applications(), 4u);
+  }
+  for (uint64_t number : {1, 2, 3})
+    CHECK(net.acked(alice, number));
+  CHECK(net.acked(bob, 1));
+  CHECK_EQ(read_now(net, alice, "a3"), "v3");
+  CHECK_EQ(read_now(net, bob, "b1"), "v1");
+  // Sent again together with a new write of bob: only that one is applied.
+  net.post(net.replica(1).receive_writes(chain_replica::client_writes{
+    {cli(alice), {request(1, "a1"), request(3, "a3")}},
+    {cli(bob), {request(1, "b1"), request(2, "b2")}},
+  }));
+  net.run();
+  CHECK_EQ(net.store(3).transactions(), 2u);
+  CHECK_EQ(net.store(3).total_applications(), 5u);
+  // A replica that is not the head refuses every write of every client.
+  auto refused = net.replica(2).receive_writes(chain_replica::client_writes{
+    {cli(alice), {request(4, "a4")}}, {cli(bob), {request(3, "b3")}}});
+  REQUIRE_EQ(refused.size(), 2u);
+  CHECK_EQ(refused[0].to, cli(alice));
+  CHECK_EQ(refused[1].to, cli(bob));
+}
