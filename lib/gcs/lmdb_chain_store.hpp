@@ -21,7 +21,11 @@ namespace cafray {
 /// `errc::gcs_full`.
 ///
 /// LMDB must not open the same environment twice in one process: destroy a
-/// store before opening its directory again.
+/// store before opening its directory again. LMDB's other limits are the
+/// `lmdb_kv_store`'s underneath: reader slots of dead processes are cleared
+/// at open and periodically (`lmdb_options::reader_check_interval`), and in
+/// a child forked with the store open every call fails (`apply` with
+/// `errc::storage_error` in `last_error()`, reads find nothing).
 class lmdb_chain_store final : public chain_store {
 public:
   /// Opens (creating if needed) the environment in `directory`, with
@@ -65,6 +69,26 @@ public:
 
   /// Entries the log holds on disk, trimmed ones not yet erased included.
   size_t log_size() const;
+
+  /// Clears the reader slots of dead processes now; how many it cleared.
+  caf::expected<size_t> check_readers() {
+    return kv_->check_readers();
+  }
+
+  /// Reader slots cleared so far, at open included.
+  size_t stale_readers_cleared() const noexcept {
+    return kv_->stale_readers_cleared();
+  }
+
+  /// Reader slots in use now, by any process, stale ones included.
+  size_t readers_in_use() const {
+    return kv_->readers_in_use();
+  }
+
+  /// Whether this process is a fork of the one that opened the store.
+  bool forked() const noexcept {
+    return kv_->forked();
+  }
 
 private:
   lmdb_chain_store(std::unique_ptr<lmdb_kv_store> kv, uint8_t tables);

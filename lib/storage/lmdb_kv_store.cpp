@@ -1,10 +1,14 @@
 #include "storage/lmdb_kv_store.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <system_error>
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "common/error.hpp"
@@ -34,6 +38,29 @@ MDB_val to_val(const std::string& x) {
 
 std::string to_string(const MDB_val& x) {
   return std::string{static_cast<const char*>(x.mv_data), x.mv_size};
+}
+
+// Counts forks of this process in the children: a store opened under an
+// older count belongs to an ancestor.
+std::atomic<uint64_t> fork_count{0};
+
+void count_fork_in_child() {
+  fork_count.fetch_add(1, std::memory_order_relaxed);
+}
+
+void install_fork_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    pthread_atfork(nullptr, nullptr, count_fork_in_child);
+  });
+}
+
+// Counts the lines of mdb_reader_list that name a reader.
+int count_reader(const char* msg, void* ctx) {
+  if (std::strncmp(msg, "(no active readers)", 19) != 0
+      && std::strstr(msg, "pid") == nullptr)
+    ++*static_cast<size_t*>(ctx);
+  return 0;
 }
 
 size_t round_to_pages(size_t bytes) {
@@ -69,6 +96,8 @@ lmdb_kv_store::open(const std::string& directory, lmdb_options opts) {
 }
 
 caf::error lmdb_kv_store::open_env() {
+  install_fork_handler();
+  fork_generation_ = fork_count.load(std::memory_order_relaxed);
   if (auto rc = mdb_env_create(&env_); rc != MDB_SUCCESS) {
     env_ = nullptr;
     return to_error(rc, "mdb_env_create");
@@ -90,9 +119,8 @@ caf::error lmdb_kv_store::open_env() {
     return to_error(rc, ("mdb_env_open " + directory_).c_str());
   // A process that died holding a read transaction would otherwise pin old
   // pages forever.
-  int dead = 0;
-  if (auto rc = mdb_reader_check(env_, &dead); rc != MDB_SUCCESS)
-    return to_error(rc, "mdb_reader_check");
+  if (auto cleared = check_readers(); !cleared)
+    return cleared.error();
   MDB_envinfo info;
   if (auto rc = mdb_env_info(env_, &info); rc != MDB_SUCCESS)
     return to_error(rc, "mdb_env_info");
@@ -114,8 +142,49 @@ caf::error lmdb_kv_store::open_env() {
 }
 
 lmdb_kv_store::~lmdb_kv_store() {
-  if (env_ != nullptr)
+  // In a forked child the environment is the parent's: leave it alone.
+  if (env_ != nullptr && !forked())
     mdb_env_close(env_);
+}
+
+bool lmdb_kv_store::forked() const noexcept {
+  return fork_generation_ != fork_count.load(std::memory_order_relaxed);
+}
+
+caf::error lmdb_kv_store::usable() const {
+  if (forked())
+    return make_error(errc::storage_error,
+                      "the LMDB environment in " + directory_
+                        + " was opened before a fork: LMDB forbids using it "
+                          "in the child");
+  return caf::none;
+}
+
+caf::expected<size_t> lmdb_kv_store::check_readers() {
+  if (auto err = usable())
+    return err;
+  int dead = 0;
+  if (auto rc = mdb_reader_check(env_, &dead); rc != MDB_SUCCESS)
+    return to_error(rc, "mdb_reader_check");
+  next_reader_check_ = std::chrono::steady_clock::now()
+                       + opts_.reader_check_interval;
+  stale_readers_cleared_ += static_cast<size_t>(dead);
+  return static_cast<size_t>(dead);
+}
+
+size_t lmdb_kv_store::readers_in_use() const {
+  size_t result = 0;
+  if (env_ != nullptr && !forked())
+    mdb_reader_list(env_, count_reader, &result);
+  return result;
+}
+
+void lmdb_kv_store::maybe_check_readers() {
+  if (opts_.reader_check_interval.count() > 0
+      && std::chrono::steady_clock::now() < next_reader_check_)
+    return;
+  // A failed check changes nothing for the write that follows.
+  static_cast<void>(check_readers());
 }
 
 uint8_t lmdb_kv_store::table_count() const noexcept {
@@ -124,6 +193,9 @@ uint8_t lmdb_kv_store::table_count() const noexcept {
 
 template <class F>
 caf::error lmdb_kv_store::write(const char* what, F fun) {
+  if (auto err = usable())
+    return err;
+  maybe_check_readers();
   for (;;) {
     MDB_txn* txn = nullptr;
     auto rc = mdb_txn_begin(env_, nullptr, 0, &txn);
@@ -187,6 +259,8 @@ caf::expected<std::string> lmdb_kv_store::get(uint8_t table,
                                               const std::string& key) {
   if (auto err = validate(table, key))
     return err;
+  if (auto err = usable())
+    return err;
   MDB_txn* txn = nullptr;
   if (auto rc = begin_read(&txn); rc != MDB_SUCCESS)
     return to_error(rc, "get");
@@ -215,6 +289,8 @@ caf::error lmdb_kv_store::erase(uint8_t table, const std::string& key) {
 caf::expected<std::vector<kv_entry>>
 lmdb_kv_store::scan(uint8_t table, const std::string& prefix) {
   if (auto err = validate_table(table))
+    return err;
+  if (auto err = usable())
     return err;
   MDB_txn* txn = nullptr;
   if (auto rc = begin_read(&txn); rc != MDB_SUCCESS)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -28,6 +29,12 @@ struct lmdb_options {
   /// Whether every commit waits for fsync. Off, a commit survives a crash of
   /// the process but not of the machine.
   bool sync = true;
+
+  /// Reader slots of dead processes are cleared at open and then by the
+  /// first write transaction after this much time since the last check;
+  /// zero checks before every write transaction. A dead reader's slot pins
+  /// the pages it saw, so the map would grow without bound.
+  std::chrono::milliseconds reader_check_interval{10000};
 };
 
 /// A `kv_store` in one LMDB environment (one directory), one named database
@@ -37,6 +44,14 @@ struct lmdb_options {
 ///
 /// LMDB must not open the same environment twice in one process: destroy a
 /// store before opening its directory again.
+///
+/// No fork with an environment open: LMDB forbids using an environment in a
+/// child of the process that opened it (its locks and reader slots belong
+/// to the parent). A child that forks anyway, without exec, finds every
+/// store it inherited closed to it: each call fails with
+/// `errc::storage_error` (a pthread_atfork handler marks them), and
+/// destroying one in the child leaves the environment to the parent rather
+/// than calling mdb_env_close. A child that execs at once is fine.
 class lmdb_kv_store final : public kv_store {
 public:
   /// Opens (creating if needed) the environment in `directory`.
@@ -68,6 +83,23 @@ public:
     return map_size_;
   }
 
+  /// Clears the reader slots of dead processes now (mdb_reader_check);
+  /// returns how many it cleared.
+  caf::expected<size_t> check_readers();
+
+  /// Reader slots cleared so far, at open included.
+  size_t stale_readers_cleared() const noexcept {
+    return stale_readers_cleared_;
+  }
+
+  /// Reader slots in use now, by any process (mdb_reader_list), stale ones
+  /// included.
+  size_t readers_in_use() const;
+
+  /// Whether this process is a fork of the one that opened the store: then
+  /// every call fails.
+  bool forked() const noexcept;
+
   const std::string& directory() const noexcept {
     return directory_;
   }
@@ -88,11 +120,21 @@ private:
   // Doubles the map up to the maximum; `errc::gcs_full` at the maximum.
   caf::error grow();
 
+  // `errc::storage_error` in a forked child.
+  caf::error usable() const;
+
+  // Runs mdb_reader_check if the interval passed since the last check.
+  void maybe_check_readers();
+
   std::string directory_;
   lmdb_options opts_;
   MDB_env* env_ = nullptr;
   std::vector<unsigned> dbis_;
   size_t map_size_ = 0;
+  size_t stale_readers_cleared_ = 0;
+  std::chrono::steady_clock::time_point next_reader_check_;
+  // The process-wide fork count when the store opened.
+  uint64_t fork_generation_ = 0;
 };
 
 } // namespace cafray

@@ -7,10 +7,14 @@
 #include <memory>
 #include <string>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "chain_checks.hpp"
 #include "common/error.hpp"
 #include "gcs/chain_codec.hpp"
 #include "gcs/lmdb_chain_store.hpp"
+#include "../common/lmdb_reader_child.hpp"
 #include "../common/test_directory.hpp"
 
 using namespace cafray;
@@ -262,4 +266,66 @@ TEST_CASE("whole restart from LMDB: every write, the log and the retry "
     all.insert(net.any_store(id).digest());
   }
   CHECK_EQ(all.size(), 1u);
+}
+
+TEST_CASE("lmdb chain store: stale reader slots are cleared at open") {
+  test_directory dir;
+  CHECK(open_store(dir.path())->apply(sample_batches()[0]));
+  // Another process keeps the environment open (alone, a process finds the
+  // reader table reset by LMDB at open).
+  lmdb_reader_child alive{dir.path()};
+  lmdb_reader_child dead{dir.path()};
+  REQUIRE(alive.hold());
+  REQUIRE(dead.hold());
+  dead.die();
+  auto store = open_store(dir.path());
+  CHECK_EQ(store->stale_readers_cleared(), 1u);
+  CHECK_EQ(store->readers_in_use(), 1u);
+  CHECK_EQ(store->last_applied(), 2u);
+}
+
+TEST_CASE("lmdb chain store: periodically by later applies") {
+  test_directory dir;
+  lmdb_reader_child child{dir.path()};
+  lmdb_options opts;
+  opts.reader_check_interval = std::chrono::milliseconds{0};
+  auto store = open_store(dir.path(), opts);
+  auto batches = sample_batches();
+  REQUIRE(store->apply(batches[0]));
+  REQUIRE(child.hold());
+  child.die();
+  CHECK_EQ(store->readers_in_use(), 1u);
+  REQUIRE(store->apply(batches[1]));
+  CHECK_EQ(store->stale_readers_cleared(), 1u);
+  CHECK_EQ(store->readers_in_use(), 0u);
+  CHECK_EQ(store->last_applied(), 4u);
+}
+
+TEST_CASE("lmdb chain store: a forked child cannot apply, the parent can") {
+  test_directory dir;
+  auto store = open_store(dir.path());
+  auto batches = sample_batches();
+  REQUIRE(store->apply(batches[0]));
+  auto pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int failed = 0;
+    if (!store->forked())
+      failed |= 1;
+    if (store->apply(batches[1]))
+      failed |= 2;
+    if (code_of(store->last_error()) != errc::storage_error)
+      failed |= 4;
+    if (store->read(0, "a"))
+      failed |= 8;
+    store.reset();
+    _exit(failed);
+  }
+  int status = -1;
+  REQUIRE_EQ(waitpid(pid, &status, 0), pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK_EQ(WEXITSTATUS(status), 0);
+  REQUIRE(store->apply(batches[1]));
+  CHECK_EQ(store->last_applied(), 4u);
+  CHECK_EQ(*store->read(0, "a"), "one");
 }

@@ -1,12 +1,17 @@
-// What only the LMDB store promises: durability across reopen and bounded
-// growth of its map.
+// What only the LMDB store promises: durability across reopen, bounded
+// growth of its map, stale reader slots cleared, and no use after fork.
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <string>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/error.hpp"
 #include "storage/lmdb_kv_store.hpp"
+#include "../common/lmdb_reader_child.hpp"
 #include "../common/test_directory.hpp"
 
 using namespace cafray;
@@ -102,4 +107,106 @@ TEST_CASE("a reopened store keeps a map grown past its configured size") {
   REQUIRE(store);
   CHECK_GT((*store)->map_size(), opts.map_size);
   CHECK_EQ((*store)->scan(0, "row-")->size(), 120u);
+}
+
+TEST_CASE("reader slots of a dead process are cleared at open") {
+  test_directory dir;
+  {
+    auto store = lmdb_kv_store::open(dir.path(), small_options());
+    REQUIRE(store);
+    REQUIRE(!(*store)->put(0, "k", "v"));
+    CHECK_EQ((*store)->stale_readers_cleared(), 0u);
+    CHECK_EQ((*store)->readers_in_use(), 0u);
+  }
+  // Forked while no environment is open in this process. Alone, a process
+  // opening the environment finds the reader table reset by LMDB itself;
+  // the check matters while another process keeps the environment open.
+  lmdb_reader_child alive{dir.path()};
+  lmdb_reader_child dead{dir.path()};
+  REQUIRE(alive.hold());
+  REQUIRE(dead.hold());
+  dead.die();
+  auto store = lmdb_kv_store::open(dir.path(), small_options());
+  REQUIRE(store);
+  CHECK_EQ((*store)->stale_readers_cleared(), 1u);
+  CHECK_EQ((*store)->readers_in_use(), 1u); // the live child's
+  CHECK_EQ(*(*store)->get(0, "k"), "v");
+}
+
+TEST_CASE("reader slots of a dead process are cleared by later writes") {
+  test_directory dir;
+  lmdb_reader_child child{dir.path()};
+  auto opts = small_options();
+  opts.reader_check_interval = std::chrono::milliseconds{0};
+  auto res = lmdb_kv_store::open(dir.path(), opts);
+  REQUIRE(res);
+  auto& store = **res;
+  REQUIRE(child.hold());
+  CHECK_EQ(store.readers_in_use(), 1u);
+  // A live reader is not stale.
+  CHECK_EQ(*store.check_readers(), 0u);
+  REQUIRE(!store.put(0, "a", "1"));
+  CHECK_EQ(store.readers_in_use(), 1u);
+  child.die();
+  CHECK_EQ(store.readers_in_use(), 1u);
+  // The next write transaction checks first.
+  REQUIRE(!store.put(0, "b", "2"));
+  CHECK_EQ(store.stale_readers_cleared(), 1u);
+  CHECK_EQ(store.readers_in_use(), 0u);
+}
+
+TEST_CASE("a long reader check interval leaves stale slots to check_readers") {
+  test_directory dir;
+  lmdb_reader_child child{dir.path()};
+  auto opts = small_options();
+  opts.reader_check_interval = std::chrono::hours{1};
+  auto res = lmdb_kv_store::open(dir.path(), opts);
+  REQUIRE(res);
+  auto& store = **res;
+  REQUIRE(child.hold());
+  child.die();
+  REQUIRE(!store.put(0, "a", "1"));
+  CHECK_EQ(store.readers_in_use(), 1u);
+  CHECK_EQ(store.stale_readers_cleared(), 0u);
+  CHECK_EQ(*store.check_readers(), 1u);
+  CHECK_EQ(store.stale_readers_cleared(), 1u);
+  CHECK_EQ(store.readers_in_use(), 0u);
+}
+
+TEST_CASE("a forked child cannot use the store, the parent still can") {
+  test_directory dir;
+  auto res = lmdb_kv_store::open(dir.path(), small_options());
+  REQUIRE(res);
+  auto store = std::move(*res);
+  REQUIRE(!store->put(0, "k", "parent"));
+  CHECK_FALSE(store->forked());
+  auto pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // No doctest here: the exit status carries what failed, one bit each.
+    int failed = 0;
+    if (!store->forked())
+      failed |= 1;
+    if (code_of(store->put(0, "k", "child")) != errc::storage_error)
+      failed |= 2;
+    auto value = store->get(0, "k");
+    if (value || code_of(value.error()) != errc::storage_error)
+      failed |= 4;
+    auto rows = store->scan(0, "");
+    if (rows || code_of(rows.error()) != errc::storage_error)
+      failed |= 8;
+    if (store->check_readers())
+      failed |= 16;
+    store.reset(); // must leave the parent's environment alone
+    _exit(failed);
+  }
+  int status = -1;
+  REQUIRE_EQ(waitpid(pid, &status, 0), pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK_EQ(WEXITSTATUS(status), 0);
+  CHECK_FALSE(store->forked());
+  CHECK_EQ(*store->get(0, "k"), "parent");
+  REQUIRE(!store->put(0, "k", "parent again"));
+  CHECK_EQ(*store->get(0, "k"), "parent again");
+  CHECK_EQ(store->readers_in_use(), 0u);
 }
