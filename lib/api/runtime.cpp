@@ -124,6 +124,8 @@ void start(runtime& r) {
   rc.max_workers = std::max(r.cfg.max_workers, rc.num_workers);
   rc.heartbeat = std::chrono::milliseconds{r.cfg.heartbeat_interval_ms};
   rc.arena = r.objects;
+  rc.lineage.max_tasks = r.cfg.gcs_lineage_max_tasks;
+  rc.lineage.max_age = std::chrono::seconds{r.cfg.gcs_lineage_max_age_s};
   auto store = r.store;
   auto arena = r.objects;
   rc.factory.worker = [&sys, store, router, arena](uint32_t index,

@@ -49,6 +49,14 @@ struct runtime_config {
   /// Longest time a GCS write waits for its batch to commit, in µs.
   uint64_t gcs_flush_interval_us = 2000;
 
+  /// Lineage compaction: finished task records beyond this many are dropped
+  /// from the GCS, oldest lineage segment first; 0 keeps them all.
+  uint64_t gcs_lineage_max_tasks = 0;
+
+  /// Lineage compaction: segments of finished task records older than this
+  /// many seconds are dropped from the GCS; 0 keeps them all.
+  uint64_t gcs_lineage_max_age_s = 0;
+
   /// Raylet heartbeat interval in ms.
   uint64_t heartbeat_interval_ms = 100;
 

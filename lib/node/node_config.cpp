@@ -202,6 +202,15 @@ std::vector<key_descriptor> make_descriptors() {
                               &rc::gcs_flush_interval_us, 0, 10'000'000,
                               "Longest time a GCS write waits for its batch "
                               "to commit, in microseconds."));
+  xs.emplace_back(integer_key("cafray.gcs.lineage-max-tasks",
+                              &rc::gcs_lineage_max_tasks, 0, int64_t{1} << 50,
+                              "Finished task records kept in the GCS's "
+                              "lineage; older ones are dropped; 0 keeps "
+                              "all."));
+  xs.emplace_back(integer_key("cafray.gcs.lineage-max-age-s",
+                              &rc::gcs_lineage_max_age_s, 0, int64_t{1} << 40,
+                              "Seconds finished task records stay in the "
+                              "GCS's lineage; 0 keeps them forever."));
   xs.emplace_back(integer_key("scheduler.max-threads", &rc::scheduler_threads,
                               0, 1024,
                               "CAF scheduler threads; 0 uses the machine's "

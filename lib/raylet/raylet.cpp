@@ -7,6 +7,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <fmt/core.h>
 
 #include "common/error.hpp"
 #include "proto/guards.hpp"
@@ -24,19 +25,45 @@ int64_t now_ns() {
 
 using raylet_pointer = raylet_actor::stateful_pointer<raylet_state>;
 
+/// Tells the ledger which segments closed (at most one is open at a time,
+/// so the rows are the segments the ledger saw records of, in order).
+void closed_segments(raylet_pointer self, const std::vector<kv_entry>& rows) {
+  auto now = lineage_ledger::clock::now();
+  for (auto& row : rows)
+    self->state.ledger.closed(row.key, now);
+}
+
 void record_task(raylet_pointer self, const task_spec& spec, task_state s) {
   auto& st = self->state;
+  // Only a waiting task finishes here; a spilled one runs elsewhere, an
+  // actor's creation record lives as long as the actor.
+  st.ledger.recorded(spec.id, s == task_state::waiting);
   st.lineage.add(spec, static_cast<uint8_t>(s), st.cfg.node, now_ns());
   // A full segment goes at once; the rest waits for the heartbeat tick.
-  if (st.lineage.has_full_segment())
-    st.gcs.put_batch(gcs_table::tasks, st.lineage.take_full());
+  if (st.lineage.has_full_segment()) {
+    auto rows = st.lineage.take_full();
+    closed_segments(self, rows);
+    st.gcs.put_batch(gcs_table::tasks, std::move(rows));
+  }
 }
 
 void flush_rows(raylet_pointer self) {
   auto& st = self->state;
   auto rows = st.lineage.take();
-  if (!rows.empty())
+  if (!rows.empty()) {
+    closed_segments(self, rows);
     st.gcs.put_batch(gcs_table::tasks, std::move(rows));
+  }
+  // Lineage compaction: finished segments past the limits leave the GCS.
+  for (auto& key : st.ledger.compact(lineage_ledger::clock::now()))
+    self
+      ->request(st.gcs.shard_for(key), std::chrono::seconds{10}, delete_atom_v,
+                static_cast<uint8_t>(gcs_table::tasks), std::move(key))
+      .then([](ok_atom) {},
+            [](caf::error& err) {
+              fmt::print(stderr, "[raylet] lineage compaction: {}\n",
+                         render(err));
+            });
 }
 
 void record_actor(raylet_pointer self, const actor_record& rec) {
@@ -191,6 +218,7 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
   auto& st = self->state;
   st.sched = std::make_unique<local_scheduler>(cfg.resources, cfg.max_workers,
                                                cfg.pipeline_depth);
+  st.ledger = lineage_ledger{cfg.lineage};
   st.cfg = std::move(cfg);
   st.store = std::move(store);
   st.global = std::move(global);
@@ -241,8 +269,10 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
       // Completion is not written to the GCS: the task's object is the
       // record of it, and a row per finished task would double the GCS
       // load of every task (failures go to the errors table).
-      for (size_t i = 0; i < ids.size(); ++i)
+      for (size_t i = 0; i < ids.size(); ++i) {
         self->state.sched->task_done(worker);
+        self->state.ledger.finished(ids[i]);
+      }
       dispatch(self);
     },
     [=](blocked_atom, uint32_t worker) {

@@ -13,6 +13,7 @@
 #include "proto/object_store_actor.hpp"
 #include "proto/raylet_actor.hpp"
 #include "proto/scheduler_actor.hpp"
+#include "raylet/lineage_ledger.hpp"
 #include "raylet/local_scheduler.hpp"
 
 namespace cafray {
@@ -38,6 +39,8 @@ struct raylet_config {
   /// tasks wait for (a seal wakes the task without a trip through the
   /// store). Without one, it subscribes at the store.
   std::shared_ptr<local_objects> arena;
+  /// Which finished lineage the raylet drops from the GCS (none by default).
+  lineage_limits lineage;
 };
 
 struct raylet_state {
@@ -53,6 +56,7 @@ struct raylet_state {
   std::unordered_map<caf::actor_addr, actor_id> actor_by_addr;
   std::unordered_map<actor_id, actor_record> actor_records;
   lineage_writer lineage;            // task records not yet in the GCS
+  lineage_ledger ledger;             // which written lineage is finished
   std::shared_ptr<seal_watch> dep_watch;  // on the arena, for arguments
   bool stopping = false;
 };

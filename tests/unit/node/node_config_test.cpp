@@ -73,6 +73,8 @@ directory = "/var/lib/cafray"
 map-size-mb = 128
 max-map-size-mb = 1024
 flush-interval-us = 500
+lineage-max-tasks = 100000
+lineage-max-age-s = 3600
 
 [scheduler]
 max-threads = 2
@@ -95,6 +97,8 @@ heartbeat-interval = 100ms
   CHECK_EQ(rc.heartbeat_interval_ms, 250u);
   CHECK_EQ(rc.gcs_shards, 4u);
   CHECK_EQ(rc.gcs_replicas, 3u);
+  CHECK_EQ(rc.gcs_lineage_max_tasks, 100000u);
+  CHECK_EQ(rc.gcs_lineage_max_age_s, 3600u);
   CHECK_EQ(rc.gcs_directory, "/var/lib/cafray");
   CHECK_EQ(rc.gcs_map_size_mb, 128u);
   CHECK_EQ(rc.gcs_max_map_size_mb, 1024u);
@@ -117,6 +121,8 @@ TEST_CASE("an empty file and no file give the defaults") {
     CHECK(rc.resources.empty());
     CHECK_EQ(rc.gcs_shards, 1u);
     CHECK_EQ(rc.gcs_replicas, 1u);
+    CHECK_EQ(rc.gcs_lineage_max_tasks, 0u);
+    CHECK_EQ(rc.gcs_lineage_max_age_s, 0u);
     CHECK_EQ(rc.max_workers, 64u);
     CHECK_EQ(rc.gcs_max_map_size_mb, 16384u);
     CHECK(cfg->caf.empty());

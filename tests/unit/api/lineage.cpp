@@ -1,0 +1,80 @@
+// Lineage in a running runtime: without compaction limits (the default)
+// the GCS keeps every task record.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/scoped_actor.hpp>
+
+#include "api/detail/runtime_state.hpp"
+#include "fixture.hpp"
+#include "proto/record_codec.hpp"
+
+using namespace api_test;
+
+int lineage_twice(int x) {
+  return 2 * x;
+}
+
+CAFRAY_REMOTE(lineage_twice);
+
+namespace {
+
+/// Task records in the GCS's tasks table, over every shard.
+size_t lineage_records() {
+  auto& r = cafray::detail::rt();
+  size_t result = 0;
+  caf::scoped_actor self{*r.sys};
+  for (auto& shard : r.gcs.shards())
+    self
+      ->request(shard, patience, cafray::scan_atom_v,
+                static_cast<uint8_t>(cafray::gcs_table::tasks), std::string{})
+      .receive(
+        [&](std::vector<cafray::kv_entry>& rows) {
+          for (auto& row : rows)
+            if (auto records = cafray::decode_segment(row.value))
+              result += records->size();
+        },
+        [&](caf::error&) {});
+  return result;
+}
+
+/// Polls (bounded) until the tasks table holds `n` records; what it holds.
+size_t lineage_records_eventually(size_t n) {
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  auto x = lineage_records();
+  while (x != n && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+    x = lineage_records();
+  }
+  return x;
+}
+
+long run_tasks(int from, int to) {
+  std::vector<cafray::object_ref<int>> refs;
+  for (int i = from; i < to; ++i)
+    refs.push_back(cafray::task(lineage_twice).remote(i));
+  long sum = 0;
+  for (auto x : cafray::get(refs, patience))
+    sum += x;
+  return sum;
+}
+
+} // namespace
+
+TEST_SUITE("api.lineage") {
+
+TEST_CASE("without limits the GCS keeps every task record") {
+  auto cfg = test_config();
+  cfg.heartbeat_interval_ms = 20;
+  cafray::init(cfg);
+  CHECK_EQ(run_tasks(0, 500), 249500L);
+  CHECK_EQ(lineage_records_eventually(500), 500u);
+  std::this_thread::sleep_for(200ms);
+  CHECK_EQ(lineage_records(), 500u);
+  cafray::shutdown();
+}
+
+} // TEST_SUITE
