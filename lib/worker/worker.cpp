@@ -37,6 +37,15 @@ bool task_queue::push(item& x) {
   return true;
 }
 
+bool task_queue::try_pop(item& x) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (items_.empty() || stopped_)
+    return false;
+  x = std::move(items_.front());
+  items_.pop_front();
+  return true;
+}
+
 bool task_queue::pop(item& x) {
   using clock = std::chrono::steady_clock;
   auto spin_until = clock::now() + std::chrono::microseconds{100};
@@ -112,6 +121,12 @@ public:
   static constexpr size_t max_size = 16;
 
   void add(const task_id& task, object_id id, object_payload payload) {
+    if (ids_.empty()) {
+      ids_.reserve(max_size);
+      payloads_.reserve(max_size);
+    }
+    if (done_.empty())
+      done_.reserve(max_size);
     done_.push_back(task);
     ids_.push_back(id);
     payloads_.emplace_back(std::move(payload));
@@ -171,7 +186,14 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
   task_queue::item x;
   using clock = std::chrono::steady_clock;
   constexpr auto slow = std::chrono::microseconds{20};
-  while (queue->pop(x)) {
+  for (;;) {
+    // Whatever is unreported goes out before this thread waits: a steal
+    // may have emptied the queue behind the last task's back.
+    if (!queue->try_pop(x)) {
+      results.flush(store, raylet, index);
+      if (!queue->pop(x))
+        break;
+    }
     auto start = clock::now();
     ctx.current = x.spec.id;
     ctx.submitted = 0;

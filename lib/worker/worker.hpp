@@ -31,6 +31,9 @@ public:
   /// blocked; returns false then and leaves `x` alone.
   bool push(item& x);
 
+  /// The next task if one is queued (and not stopped), without waiting.
+  bool try_pop(item& x);
+
   /// Waits for the next task; returns false once stopped. Spins briefly
   /// before sleeping: the next task of a busy worker arrives within µs.
   bool pop(item& x);
