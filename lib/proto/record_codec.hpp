@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstring>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -40,41 +41,53 @@ std::string encode_fields(const Ts&... xs) {
   return std::string{buf.begin(), buf.end()};
 }
 
-/// Appends CAF's binary encoding of values to a buffer without CAF's
-/// serializer (which returns an error object per field, and showed in the
-/// profile of every task submission). The bytes equal `caf::binary_
-/// serializer`'s: integers in network byte order, sequence sizes as varbyte
-/// uint32, containers element by element. A test holds the two equal.
+/// Writes CAF's binary encoding of values without CAF's serializer (which
+/// returns an error object per field, and showed in the profile of every
+/// task submission). The bytes equal `caf::binary_serializer`'s: integers
+/// in network byte order, sequence sizes as varbyte uint32, containers
+/// element by element. A test holds the two equal. With `Counting`, it only
+/// adds up the size, so the buffer grows once per record.
+template <bool Counting>
 class record_writer {
 public:
-  explicit record_writer(std::vector<char>& buf) : buf_(buf) {
+  explicit record_writer(char* out = nullptr) : out_(out) {
+  }
+
+  /// Bytes written (or counted) so far.
+  size_t written() const noexcept {
+    return n_;
   }
 
   template <class T>
   std::enable_if_t<std::is_integral<T>::value> put(T x) {
     using U = std::make_unsigned_t<T>;
-    auto y = static_cast<U>(x);
-    char bytes[sizeof(U)];
-    for (size_t i = 0; i < sizeof(U); ++i)
-      bytes[i] = static_cast<char>(y >> (8 * (sizeof(U) - 1 - i)));
-    buf_.insert(buf_.end(), bytes, bytes + sizeof(U));
+    if constexpr (!Counting) {
+      auto y = static_cast<U>(x);
+      for (size_t i = 0; i < sizeof(U); ++i)
+        out_[n_ + i] = static_cast<char>(y >> (8 * (sizeof(U) - 1 - i)));
+    }
+    n_ += sizeof(U);
   }
 
   void size(size_t n) {
-    char bytes[8];
-    size_t k = 0;
     auto x = static_cast<uint32_t>(n);
     while (x > 0x7f) {
-      bytes[k++] = static_cast<char>((x & 0x7f) | 0x80);
+      if constexpr (!Counting)
+        out_[n_] = static_cast<char>((x & 0x7f) | 0x80);
+      ++n_;
       x >>= 7;
     }
-    bytes[k++] = static_cast<char>(x & 0x7f);
-    buf_.insert(buf_.end(), bytes, bytes + k);
+    if constexpr (!Counting)
+      out_[n_] = static_cast<char>(x & 0x7f);
+    ++n_;
   }
 
   void raw(const char* data, size_t n) {
     size(n);
-    buf_.insert(buf_.end(), data, data + n);
+    if constexpr (!Counting)
+      if (n > 0)
+        std::memcpy(out_ + n_, data, n);
+    n_ += n;
   }
 
   void put(const std::string& x) {
@@ -133,19 +146,30 @@ public:
     put(x.num_returns);
   }
 
+  /// A `task_record`'s fields: spec, state, node, time.
+  void put_task_record(const task_spec& spec, uint8_t state,
+                       const node_id& node, int64_t updated_ns) {
+    put(spec);
+    put(state);
+    put(node);
+    put(updated_ns);
+  }
+
 private:
-  std::vector<char>& buf_;
+  char* out_;
+  size_t n_ = 0;
 };
 
 /// Appends a `task_record`'s encoding (spec, state, node, time) to `buf`.
 inline void append_task_record(std::vector<char>& buf, const task_spec& spec,
                                uint8_t state, const node_id& node,
                                int64_t updated_ns) {
-  record_writer out{buf};
-  out.put(spec);
-  out.put(state);
-  out.put(node);
-  out.put(updated_ns);
+  record_writer<true> count;
+  count.put_task_record(spec, state, node, updated_ns);
+  auto old = buf.size();
+  buf.resize(old + count.written());
+  record_writer<false> out{buf.data() + old};
+  out.put_task_record(spec, state, node, updated_ns);
 }
 
 /// Lineage rows: task records written back to back into segments, one GCS

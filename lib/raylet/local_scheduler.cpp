@@ -111,6 +111,8 @@ void local_scheduler::object_ready(const object_id& id,
 std::vector<local_scheduler::assignment>
 local_scheduler::dispatch(uint32_t& want_workers) {
   std::vector<assignment> result;
+  if (!ready_.empty())
+    result.reserve(std::min<size_t>(ready_.size(), 1024));
   want_workers = 0;
   // Tasks that cannot go anywhere now are skipped, but only a bounded number
   // of them, so a long queue of blocked demand costs O(1) per dispatch.
