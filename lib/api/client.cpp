@@ -158,13 +158,19 @@ std::vector<object_payload> fetch(const std::vector<object_id>& ids,
   r.objects->watch(missing, w);
   // A driver first gives the node's producers a moment: most results are
   // sealed here within microseconds, and then the store is never asked.
-  // Worker threads ask at once (and lend their CPU while they wait).
+  // The moment grows with the number of objects still missing (a batch of
+  // a thousand results takes milliseconds to run), so a burst does not
+  // end in a second, redundant request to the store. Worker threads ask at
+  // once (and lend their CPU while they wait).
   bool sealed = false;
   if (current_task_context() == nullptr) {
     using namespace std::chrono;
     auto infinite = timeout == caf::timespan::max() || timeout.count() < 0;
-    auto grace = infinite ? caf::timespan{milliseconds{2}}
-                          : std::min(timeout, caf::timespan{milliseconds{2}});
+    auto moment = caf::timespan{milliseconds{2}}
+                  + caf::timespan{microseconds{5}}
+                      * static_cast<int64_t>(std::min<size_t>(missing.size(),
+                                                              20000));
+    auto grace = infinite ? moment : std::min(timeout, moment);
     sealed = w->await_for(grace);
     if (!sealed && !infinite) {
       timeout -= grace;
