@@ -84,10 +84,10 @@ uint64_t pending_write_of(const gcs_chain_shard_state& st, uint8_t table,
 
 void notify(gcs_chain_shard_pointer self, uint8_t table,
             const std::string& key, const std::string& value) {
-  auto i = self->state.subscribers.find({table, key});
-  if (i == self->state.subscribers.end())
+  auto subs = self->state.subscribers.find(table, key);
+  if (subs == nullptr)
     return;
-  for (auto& sub : i->second)
+  for (auto& sub : *subs)
     caf::anon_send(sub, notify_atom_v, table, key, value);
 }
 
@@ -257,14 +257,11 @@ void subscribe(gcs_chain_shard_pointer self, uint8_t table, std::string key,
     log(self, "ignored subscription of an invalid actor");
     return;
   }
-  auto& subs = st.subscribers[{table, key}];
-  if (std::find(subs.begin(), subs.end(), sub) != subs.end())
+  auto added = st.subscribers.add(table, key, sub);
+  if (added == subscriber_table::added::already)
     return;
-  subs.push_back(sub);
-  auto& keys = st.subscriptions[sub.address()];
-  if (keys.empty())
+  if (added == subscriber_table::added::first)
     self->monitor(sub);
-  keys.emplace_back(table, key);
   // The current value, once the tail holds every write of the key this
   // shard accepted; later writes notify as the tail applies them.
   auto number = pending_write_of(st, table, key);
@@ -279,24 +276,7 @@ void subscribe(gcs_chain_shard_pointer self, uint8_t table, std::string key,
 }
 
 void drop_subscriber(gcs_chain_shard_pointer self, const caf::actor_addr& who) {
-  auto& st = self->state;
-  auto i = st.subscriptions.find(who);
-  if (i == st.subscriptions.end())
-    return;
-  for (auto& table_key : i->second) {
-    auto j = st.subscribers.find(table_key);
-    if (j == st.subscribers.end())
-      continue;
-    auto& subs = j->second;
-    subs.erase(std::remove_if(subs.begin(), subs.end(),
-                              [&](const caf::actor& x) {
-                                return x.address() == who;
-                              }),
-               subs.end());
-    if (subs.empty())
-      st.subscribers.erase(j);
-  }
-  st.subscriptions.erase(i);
+  self->state.subscribers.drop(who);
 }
 
 void install_handlers(gcs_chain_shard_pointer self) {

@@ -19,6 +19,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "gcs/subscriber_table.hpp"
 #include "proto/gcs_actor.hpp"
 #include "proto/gcs_chain_actor.hpp"
 #include "storage/lmdb_kv_store.hpp"
@@ -82,13 +83,8 @@ struct gcs_chain_shard_state {
   /// Work that waits until every write up to a number is answered.
   std::multimap<uint64_t, std::function<void()>> barriers;
 
-  /// Subscribers by (table, key).
-  std::map<std::pair<uint8_t, std::string>, std::vector<caf::actor>>
-    subscribers;
-
-  /// The keys each subscriber watches, to drop them when it goes down.
-  std::map<caf::actor_addr, std::vector<std::pair<uint8_t, std::string>>>
-    subscriptions;
+  /// Who watches which row.
+  subscriber_table subscribers;
 
   /// Scans waiting for their next attempt.
   std::vector<std::function<void()>> scan_retries;

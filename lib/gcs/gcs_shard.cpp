@@ -71,10 +71,10 @@ caf::error commit(shard_pointer self) {
   for (auto& op : batch.ops()) {
     if (op.erase)
       continue;
-    auto i = st.subscribers.find({op.table, op.key});
-    if (i == st.subscribers.end())
+    auto subs = st.subscribers.find(op.table, op.key);
+    if (subs == nullptr)
       continue;
-    for (auto& sub : i->second)
+    for (auto& sub : *subs)
       caf::anon_send(sub, notify_atom_v, op.table, op.key, op.value);
   }
   for (auto& rp : waiting)
@@ -125,38 +125,15 @@ void subscribe(shard_pointer self, uint8_t table, std::string key,
     log(self, "ignored subscription of an invalid actor");
     return;
   }
-  auto& subs = st.subscribers[{table, key}];
-  if (std::find(subs.begin(), subs.end(), sub) == subs.end()) {
-    subs.push_back(sub);
-    auto& keys = st.subscriptions[sub.address()];
-    if (keys.empty())
-      self->monitor(sub);
-    keys.emplace_back(table, key);
-  }
+  if (st.subscribers.add(table, key, sub) == subscriber_table::added::first)
+    self->monitor(sub);
   if (auto value = read(st, table, key))
     caf::anon_send(sub, notify_atom_v, table, std::move(key),
                    std::move(*value));
 }
 
 void drop_subscriber(shard_pointer self, const caf::actor_addr& who) {
-  auto& st = self->state;
-  auto i = st.subscriptions.find(who);
-  if (i == st.subscriptions.end())
-    return;
-  for (auto& table_key : i->second) {
-    auto j = st.subscribers.find(table_key);
-    if (j == st.subscribers.end())
-      continue;
-    auto& subs = j->second;
-    subs.erase(std::remove_if(subs.begin(), subs.end(),
-                              [&](const caf::actor& x) {
-                                return x.address() == who;
-                              }),
-               subs.end());
-    if (subs.empty())
-      st.subscribers.erase(j);
-  }
-  st.subscriptions.erase(i);
+  self->state.subscribers.drop(who);
 }
 
 } // namespace

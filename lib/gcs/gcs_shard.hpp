@@ -16,6 +16,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "gcs/subscriber_table.hpp"
 #include "gcs/pending_writes.hpp"
 #include "proto/gcs_actor.hpp"
 #include "storage/kv_store.hpp"
@@ -52,13 +53,8 @@ struct gcs_shard_state {
   /// Whether a delayed flush is on its way.
   bool flush_armed = false;
 
-  /// Subscribers by (table, key).
-  std::map<std::pair<uint8_t, std::string>, std::vector<caf::actor>>
-    subscribers;
-
-  /// The keys each subscriber watches, to drop them when it goes down.
-  std::map<caf::actor_addr, std::vector<std::pair<uint8_t, std::string>>>
-    subscriptions;
+  /// Who watches which row.
+  subscriber_table subscribers;
 
   /// Number of successful commits, for tests and stats.
   size_t commits = 0;
