@@ -6,8 +6,8 @@
 // the caller allocates once the size is known. Plain TCP sockets, each side
 // driven by one epoll thread of its own: CAF messages (and an io::broker on
 // the middleman's one thread) copy every byte twice more and moved 256 MiB
-// at ~0.7 GB/s on loopback, where this path moves 2-3 GB/s (see
-// bench/transfer_bench.cpp).
+// at ~0.7 GB/s on loopback, where this path moves 2-3 GB/s, as fast as
+// plain TCP between the same processes (bench/transfer_bench.cpp).
 //
 // Example (a store pulling an object and telling its actor):
 //
@@ -46,8 +46,8 @@ struct transfer_source {
 
 /// Finds an object for the server. Runs on the server's thread, once per
 /// object and connection: must be thread-safe against the store and quick
-/// (it stalls every transfer of this server while it runs); must not throw
-/// (an exception counts as an unknown object).
+/// (it stalls every transfer of this server while it runs) and must not
+/// call `stop`. An exception counts as an unknown object.
 using object_resolver =
   std::function<std::optional<transfer_source>(const object_id&)>;
 
@@ -117,7 +117,8 @@ struct transfer_client_config {
 
 /// Called once with the object's size, before any byte arrives: returns
 /// where its `size` bytes go (it may be null for a zero-byte object), or an
-/// error that ends the pull with that error. Runs on the client's thread.
+/// error that ends the pull with that error (so does an exception). Runs
+/// on the client's thread and must not call `stop`.
 using destination_fn = std::function<caf::expected<char*>(uint64_t size)>;
 
 /// Called exactly once when a pull ends, on the client's thread (or on the
@@ -130,8 +131,9 @@ using destination_fn = std::function<caf::expected<char*>(uint64_t size)>;
 /// - errc::shutting_down: the client was stopped,
 /// - the destination's own error.
 /// After a failure the destination (if it was allocated) holds partial
-/// bytes and is the caller's to free. Must be short and must not call
-/// `stop` (an anon_send to an actor is the intended use).
+/// bytes and is the caller's to free. Must be short, must not throw and
+/// must not call `stop` (an anon_send to an actor is the intended use); it
+/// may call `pull` again (e.g. to try another holder).
 using completion_fn = std::function<void(caf::expected<uint64_t>)>;
 
 /// Pulls objects from transfer servers. One thread serves every pull; each

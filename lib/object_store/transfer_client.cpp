@@ -365,7 +365,12 @@ bool transfer_client::impl::on_header(pull_op& p) {
   if (!p.sized) {
     p.sized = true;
     p.size = rep.object_size;
-    auto dest = p.dest(p.size);
+    caf::expected<char*> dest{nullptr};
+    try {
+      dest = p.dest(p.size);
+    } catch (...) {
+      dest = make_error(errc::runtime_error, "the destination threw");
+    }
     if (!dest) {
       finish(p, std::move(dest.error()));
       return false;

@@ -387,17 +387,74 @@ TEST_CASE("stop fails what is pending with shutting_down, and later pulls") {
   CHECK_EQ(open_fds(), fds);
 }
 
-TEST_CASE("a server closes a connection that speaks something else") {
-  shelf objects;
-  transfer_server server{local_server(), objects.resolver()};
-  REQUIRE_FALSE(server.start());
+namespace {
+
+/// A plain client socket connected to 127.0.0.1:`port`.
+int connect_loopback(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(server.port());
+  addr.sin_port = htons(port);
   REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
           == 0);
+  timeval tv{5, 0};  // a recv in a test never blocks for long
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+} // namespace
+
+TEST_CASE("a client that stops reading or sending is dropped with its pin") {
+  auto fds = open_fds();
+  {
+    auto bytes = std::make_shared<std::vector<char>>(pattern(32u << 20, 11));
+    std::weak_ptr<std::vector<char>> pin = bytes;
+    auto cfg = local_server();
+    cfg.io_timeout = 200ms;
+    cfg.idle_timeout = 300ms;
+    transfer_server server{cfg, [&bytes](const object_id&) {
+                             return std::optional{transfer_source{
+                               bytes->data(), bytes->size(), bytes}};
+                           }};
+    REQUIRE_FALSE(server.start());
+    // Asks for 32 MiB and reads none of it.
+    int reader = connect_loopback(server.port());
+    char frame[transfer_wire::request_size];
+    transfer_wire::encode(transfer_wire::request{oid(11), 0, 32u << 20},
+                          frame);
+    REQUIRE(::send(reader, frame, sizeof(frame), 0) == sizeof(frame));
+    // Sends half a request and goes quiet.
+    int half = connect_loopback(server.port());
+    REQUIRE(::send(half, frame, 10, 0) == 10);
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    // Until both are open and the reader's request took the pin.
+    while ((server.connections() < 2 || bytes.use_count() < 2)
+           && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(1ms);
+    REQUIRE(bytes.use_count() >= 2);
+    bytes.reset();  // the server's connection holds the only pin
+    CHECK_FALSE(pin.expired());
+    auto start = std::chrono::steady_clock::now();
+    while (server.connections() > 0 && std::chrono::steady_clock::now()
+                                         < deadline)
+      std::this_thread::sleep_for(5ms);
+    CHECK_EQ(server.connections(), 0u);
+    CHECK(std::chrono::steady_clock::now() - start < 3s);
+    CHECK(pin.expired());
+    char c;
+    CHECK(::recv(half, &c, 1, 0) == 0);  // closed by the server
+    ::close(reader);
+    ::close(half);
+  }
+  CHECK_EQ(open_fds(), fds);
+}
+
+TEST_CASE("a server closes a connection that speaks something else") {
+  shelf objects;
+  transfer_server server{local_server(), objects.resolver()};
+  REQUIRE_FALSE(server.start());
+  int fd = connect_loopback(server.port());
   char junk[transfer_wire::request_size] = "GET / HTTP/1.0\r\n\r\n";
   REQUIRE(::send(fd, junk, sizeof(junk), 0) == sizeof(junk));
   char c;
