@@ -4,7 +4,8 @@
 // 64 MiB, 256 MiB and 1 GiB objects from it into a pre-faulted destination
 // (what a node's shared-memory arena is) and prints GB/s (10^9 bytes/s):
 // mean, min and max over --runs pulls. A further row pulls into freshly
-// allocated memory, which pays its page faults. Figures only, never
+// allocated memory, which pays its page faults; two more pull 256 x 1 MiB
+// and 1024 x 64 KiB objects, 8 at a time. Figures only, never
 // pass/fail; plain TCP rows (a blocking send loop to a recv loop between
 // the same two processes) give the ceiling of the moment. The exit code is
 // 1 only when a pull failed or its bytes were wrong. See bench/README.md.
@@ -12,6 +13,7 @@
 //   transfer-bench [--runs N] [--chunk MiB] [--inflight N] [--in-process]
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cinttypes>
 #include <csignal>
@@ -202,6 +204,31 @@ double pull_once(transfer_client& client, uint16_t port, uint64_t size,
   return s;
 }
 
+/// `count` pulls of `size` bytes submitted at once (the client runs 8 at a
+/// time); seconds for all of them, or -1 on failure.
+double many_once(transfer_client& client, uint16_t port, uint64_t size,
+                 int count, char* dest) {
+  std::atomic<int> left{count};
+  std::atomic<bool> failed{false};
+  std::promise<void> all_done;
+  auto start = clock_type::now();
+  for (int i = 0; i < count; ++i) {
+    auto slot = dest + (i % 64) * size;
+    client.pull(
+      {"127.0.0.1", port}, object_of_size(size),
+      [slot](uint64_t) -> caf::expected<char*> { return slot; },
+      [&, slot](caf::expected<uint64_t> r) {
+        if (!r || slot[size - 1] != byte_at(size - 1))
+          failed = true;
+        if (--left == 0)
+          all_done.set_value();
+      });
+  }
+  all_done.get_future().wait();
+  auto s = std::chrono::duration<double>(clock_type::now() - start).count();
+  return failed ? -1 : s;
+}
+
 void row(const char* name, uint64_t size, const std::vector<double>& secs) {
   std::vector<double> rates;
   for (auto s : secs)
@@ -304,6 +331,26 @@ int main(int argc, char** argv) {
   }
   if (!fresh.empty())
     row("256 MiB, fresh destination", 256 * mib, fresh);
+  // Many smaller objects at once: what a pull costs beyond its bytes.
+  for (auto [size, count] : {std::pair<uint64_t, int>{mib, 256},
+                             std::pair<uint64_t, int>{64 * 1024, 1024}}) {
+    std::vector<double> secs;
+    for (int r = 0; r < opt.runs && rc == 0; ++r) {
+      auto s = many_once(client, port, size, count, dest);
+      if (s < 0)
+        rc = 1;
+      else
+        secs.push_back(s);
+    }
+    if (!secs.empty()) {
+      auto name = std::to_string(count) + " x "
+                  + (size >= mib ? std::to_string(size / mib) + " MiB"
+                                 : std::to_string(size / 1024) + " KiB");
+      row(name.c_str(), size * count, secs);
+      auto best = *std::min_element(secs.begin(), secs.end());
+      std::printf("%-28s %8.0f pulls/s at best\n", "", count / best);
+    }
+  }
   // The ceiling on this machine right now: plain TCP, same processes.
   for (uint64_t size : {256 * mib, 1024 * mib}) {
     std::vector<double> secs;

@@ -113,6 +113,12 @@ struct transfer_client_config {
   std::chrono::milliseconds connect_timeout{3000};
   /// A pull receiving nothing for this long fails with errc::timeout.
   std::chrono::milliseconds io_timeout{10000};
+  /// Connections kept open per peer after their pull, for the next pulls
+  /// from it (0: a connection per pull).
+  size_t idle_per_peer = 8;
+  /// An idle connection is closed after this long; keep it below the
+  /// server's idle_timeout.
+  std::chrono::milliseconds idle_timeout{20000};
 };
 
 /// Called once with the object's size, before any byte arrives: returns
@@ -137,7 +143,8 @@ using destination_fn = std::function<caf::expected<char*>(uint64_t size)>;
 using completion_fn = std::function<void(caf::expected<uint64_t>)>;
 
 /// Pulls objects from transfer servers. One thread serves every pull; each
-/// pull uses a connection of its own. Thread-safe; the destructor stops it.
+/// pull uses a connection of its own, which later pulls from the same peer
+/// reuse. Thread-safe; the destructor stops it.
 class transfer_client {
 public:
   explicit transfer_client(transfer_client_config cfg = {});

@@ -42,6 +42,7 @@ struct pull_op {
   uint64_t tag = 0;
   unique_fd fd;
   bool connected = false;
+  bool reused = false;  // the connection served an earlier pull
   uint32_t events = 0;
   clock_type::time_point deadline;
   // Requests encoded and not yet sent.
@@ -61,6 +62,17 @@ struct pull_op {
   char* out = nullptr;
   uint64_t received = 0;
 };
+
+/// A connection kept open after a pull, for the next pull from its peer.
+struct idle_connection {
+  unique_fd fd;
+  std::string peer;
+  clock_type::time_point since;
+};
+
+std::string peer_key(const transfer_endpoint& x) {
+  return x.host + "|" + std::to_string(x.port);
+}
 
 std::string where(const pull_op& p) {
   return to_string(p.id) + " from " + p.from.host + ":"
@@ -82,11 +94,18 @@ struct transfer_client::impl {
   // The thread's own.
   std::deque<std::unique_ptr<pull_op>> waiting;
   std::unordered_map<uint64_t, std::unique_ptr<pull_op>> active;
+  // Idle connections by tag, and their tags by peer (most recent last).
+  std::unordered_map<uint64_t, idle_connection> idle;
+  std::unordered_map<std::string, std::vector<uint64_t>> idle_by_peer;
   uint64_t next_tag = 1;
 
   void run();
   void admit();
   void start(pull_op& p);
+  bool reuse(pull_op& p);
+  void keep_idle(pull_op& p);
+  void close_idle(uint64_t tag);
+  void expire_idle(clock_type::time_point now);
   void on_event(pull_op& p, uint32_t events);
   bool flush(pull_op& p);
   bool receive(pull_op& p);
@@ -170,8 +189,11 @@ void transfer_client::impl::run() {
       }
       if (auto it = active.find(tag); it != active.end())
         on_event(*it->second, events[i].events);
+      else if (idle.count(tag))
+        close_idle(tag);  // the peer closed it, or sent what it should not
     }
     auto now = clock_type::now();
+    expire_idle(now);
     std::vector<pull_op*> late;
     for (auto& [tag, p] : active)
       if (now >= p->deadline)
@@ -188,6 +210,8 @@ void transfer_client::impl::run() {
     }
   }
   finish_all(make_error(errc::shutting_down, "transfer client stopped"));
+  while (!idle.empty())
+    close_idle(idle.begin()->first);
 }
 
 void transfer_client::impl::admit() {
@@ -209,6 +233,15 @@ void transfer_client::impl::admit() {
 }
 
 void transfer_client::impl::start(pull_op& p) {
+  // The first request learns the size; the rest follow once it is known.
+  char frame[request_size];
+  encode(request{p.id, 0, cfg.chunk_size}, frame);
+  p.outbuf.assign(frame, request_size);
+  p.out_sent = 0;
+  p.next_offset = cfg.chunk_size;
+  p.in_flight = 1;
+  if (reuse(p))
+    return;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -240,16 +273,76 @@ void transfer_client::impl::start(pull_op& p) {
   }
   int one = 1;
   ::setsockopt(p.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  // The first request learns the size; the rest follow once it is known.
-  char frame[request_size];
-  encode(request{p.id, 0, cfg.chunk_size}, frame);
-  p.outbuf.assign(frame, request_size);
-  p.next_offset = cfg.chunk_size;
-  p.in_flight = 1;
   p.deadline = clock_type::now() + cfg.connect_timeout;
   p.events = EPOLLOUT;
   if (!loop.add(p.fd.get(), p.events, p.tag))
     finish(p, make_error(errc::runtime_error, errno_text("epoll_ctl")));
+}
+
+/// Takes an idle connection to the pull's peer, if there is one.
+bool transfer_client::impl::reuse(pull_op& p) {
+  auto i = idle_by_peer.find(peer_key(p.from));
+  if (i == idle_by_peer.end())
+    return false;
+  auto tag = i->second.back();
+  i->second.pop_back();
+  if (i->second.empty())
+    idle_by_peer.erase(i);
+  auto& conn = idle.at(tag);
+  p.fd = std::move(conn.fd);
+  idle.erase(tag);
+  p.connected = true;
+  p.reused = true;
+  p.deadline = clock_type::now() + cfg.io_timeout;
+  p.events = EPOLLIN | EPOLLOUT;
+  loop.remove(p.fd.get());
+  if (!loop.add(p.fd.get(), p.events, p.tag)) {
+    p.fd.reset();
+    p.reused = false;
+    p.connected = false;
+    return false;
+  }
+  return true;
+}
+
+/// After a successful pull: keeps its connection for the next pull from
+/// the same peer, if there is room.
+void transfer_client::impl::keep_idle(pull_op& p) {
+  if (!p.fd || !p.outbuf.empty() || p.in_flight != 0 || p.in_body
+      || p.header_got != 0 || cfg.idle_per_peer == 0)
+    return;
+  auto key = peer_key(p.from);
+  auto& tags = idle_by_peer[key];
+  if (tags.size() >= cfg.idle_per_peer)
+    return;
+  auto tag = next_tag++;
+  // Watched while idle: readable means the peer closed it (it owes nothing).
+  if (!loop.modify(p.fd.get(), EPOLLIN, tag))
+    return;
+  tags.push_back(tag);
+  idle.emplace(tag, idle_connection{std::move(p.fd), key,
+                                    clock_type::now()});
+}
+
+void transfer_client::impl::close_idle(uint64_t tag) {
+  auto i = idle.find(tag);
+  if (i == idle.end())
+    return;
+  loop.remove(i->second.fd.get());
+  auto& tags = idle_by_peer[i->second.peer];
+  tags.erase(std::remove(tags.begin(), tags.end(), tag), tags.end());
+  if (tags.empty())
+    idle_by_peer.erase(i->second.peer);
+  idle.erase(i);
+}
+
+void transfer_client::impl::expire_idle(clock_type::time_point now) {
+  std::vector<uint64_t> old;
+  for (auto& [tag, conn] : idle)
+    if (now - conn.since >= cfg.idle_timeout)
+      old.push_back(tag);
+  for (auto tag : old)
+    close_idle(tag);
 }
 
 void transfer_client::impl::on_event(pull_op& p, uint32_t events) {
@@ -411,6 +504,19 @@ void transfer_client::impl::update_events(pull_op& p) {
 
 void transfer_client::impl::finish(pull_op& p,
                                    caf::expected<uint64_t> result) {
+  if (result && !stopping.load())
+    keep_idle(p);
+  if (!result && p.reused && !p.sized && p.header_got == 0
+      && code_of(result.error()) == errc::connection_lost) {
+    // The peer closed the idle connection as this pull took it: nothing
+    // was received, so try once more on a fresh connection.
+    loop.remove(p.fd.get());
+    p.fd.reset();
+    p.reused = false;
+    p.connected = false;
+    start(p);
+    return;
+  }
   if (p.fd) {
     loop.remove(p.fd.get());
     p.fd.reset();

@@ -262,6 +262,60 @@ TEST_CASE("concurrent pulls, more than the client runs at once") {
   CHECK_EQ(open_fds(), fds);
 }
 
+TEST_CASE("later pulls from a holder reuse its connection") {
+  auto fds = open_fds();
+  {
+    shelf objects;
+    auto src = pattern(100000, 12);
+    objects.put(oid(12), src);
+    transfer_server server{local_server(), objects.resolver()};
+    REQUIRE_FALSE(server.start());
+    transfer_client client;
+    for (int i = 0; i < 5; ++i) {
+      auto o = pending_pull{client, server.port(), oid(12)}.await();
+      REQUIRE(o.result);
+      CHECK(same_bytes(*o.bytes, src));
+      CHECK_EQ(server.connections(), 1u);
+    }
+    // Without reuse, each pull closes its connection.
+    transfer_client_config cfg;
+    cfg.idle_per_peer = 0;
+    transfer_client once{cfg};
+    REQUIRE(pending_pull{once, server.port(), oid(12)}.await().result);
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (server.connections() > 1
+           && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(1ms);
+    CHECK_EQ(server.connections(), 1u);
+  }
+  CHECK_EQ(open_fds(), fds);
+}
+
+TEST_CASE("a holder that restarted: pulls succeed on a fresh connection") {
+  auto fds = open_fds();
+  {
+    shelf objects;
+    auto src = pattern(300000, 13);
+    objects.put(oid(13), src);
+    auto first = std::make_unique<transfer_server>(local_server(),
+                                                   objects.resolver());
+    REQUIRE_FALSE(first->start());
+    auto cfg = local_server();
+    cfg.port = first->port();
+    transfer_client client;
+    REQUIRE(pending_pull{client, cfg.port, oid(13)}.await().result);
+    first->stop();  // the client's idle connection is now closed
+    transfer_server second{cfg, objects.resolver()};
+    REQUIRE_FALSE(second.start());
+    for (int i = 0; i < 3; ++i) {
+      auto o = pending_pull{client, cfg.port, oid(13)}.await();
+      REQUIRE(o.result);
+      CHECK(same_bytes(*o.bytes, src));
+    }
+  }
+  CHECK_EQ(open_fds(), fds);
+}
+
 TEST_CASE("a zero-byte object") {
   shelf objects;
   objects.put(oid(2), {});
@@ -446,6 +500,47 @@ TEST_CASE("a client that stops reading or sending is dropped with its pin") {
     CHECK(::recv(half, &c, 1, 0) == 0);  // closed by the server
     ::close(reader);
     ::close(half);
+  }
+  CHECK_EQ(open_fds(), fds);
+}
+
+TEST_CASE("a reused connection the holder closed: the pull retries once") {
+  auto fds = open_fds();
+  {
+    silent_peer holder{true};  // this test answers for it
+    std::thread fake{[&] {
+      using namespace transfer_wire;
+      auto answer = [](int fd) {
+        char frame[request_size];
+        CHECK(::recv(fd, frame, sizeof(frame), MSG_WAITALL)
+              == sizeof(frame));
+        char out[reply_size + 10];
+        encode(reply{status::ok, 10, 0, 10}, out);
+        std::memset(out + reply_size, 'x', 10);
+        CHECK(::send(fd, out, sizeof(out), 0) == sizeof(out));
+      };
+      int first = ::accept(holder.fd, nullptr, nullptr);
+      answer(first);
+      // The next pull's request arrives on the kept connection: close it
+      // unanswered, then serve the pull's fresh connection.
+      char frame[request_size];
+      ::recv(first, frame, sizeof(frame), MSG_WAITALL);
+      ::close(first);
+      int second = ::accept(holder.fd, nullptr, nullptr);
+      answer(second);
+      ::recv(second, frame, 1, 0);  // until the client closes
+      ::close(second);
+    }};
+    {
+      transfer_client client;
+      for (int i = 0; i < 2; ++i) {
+        auto o = pending_pull{client, holder.port, oid(14)}.await();
+        REQUIRE(o.result);
+        CHECK_EQ(std::string(o.bytes->begin(), o.bytes->end()),
+                 "xxxxxxxxxx");
+      }
+    }
+    fake.join();
   }
   CHECK_EQ(open_fds(), fds);
 }
