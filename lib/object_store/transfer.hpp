@@ -9,11 +9,16 @@
 // at ~0.7 GB/s on loopback, where this path moves 2-3 GB/s, as fast as
 // plain TCP between the same processes (bench/transfer_bench.cpp).
 //
-// Example (a store pulling an object and telling its actor):
+// Example: a store serves its sealed objects, and pulls one it lacks and
+// tells its actor:
 //
-//   transfer_client client{transfer_client_config{}};
+//   transfer_server server{{"0.0.0.0", 0}, [&](const object_id& id) {
+//     return arena.find_pinned(id);  // std::optional<transfer_source>
+//   }};
+//   if (auto err = server.start()) ...  // the GCS records server.port()
+//   transfer_client client;
 //   client.pull({"10.0.0.2", 7100}, id,
-//     [](uint64_t size) -> caf::expected<char*> { return arena.alloc(size); },
+//     [&](uint64_t size) -> caf::expected<char*> { return arena.alloc(size); },
 //     [self, id](caf::expected<uint64_t> r) {
 //       caf::anon_send(self, pulled_atom::value, id, r ? caf::error{}
 //                                                      : r.error());
@@ -39,13 +44,14 @@ struct transfer_source {
   const char* data = nullptr;
   uint64_t size = 0;
   /// Keeps the bytes alive and in place (the store's pin). The server holds
-  /// it from the first request for the object on a connection until the
-  /// reply that reaches the object's end is sent, or the connection closes.
+  /// it from a pull's first request until the reply that reaches the
+  /// object's end is sent (the kernel has copied every byte), or the
+  /// connection closes; its deleter may run on the server's thread.
   std::shared_ptr<const void> pin;
 };
 
 /// Finds an object for the server. Runs on the server's thread, once per
-/// object and connection: must be thread-safe against the store and quick
+/// pull (at its first request): must be thread-safe against the store and quick
 /// (it stalls every transfer of this server while it runs) and must not
 /// call `stop`. An exception counts as an unknown object.
 using object_resolver =
