@@ -217,6 +217,38 @@ TEST_CASE_FIXTURE(system_fixture,
   CHECK(copy.data() != original.data());
 }
 
+TEST_CASE_FIXTURE(system_fixture,
+                  "a blob travels as CAF writes a std::vector<char>") {
+  std::vector<char> bytes(70000);
+  for (size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = static_cast<char>(i * 7 + 3);
+  auto expected = serialize(bytes);
+  CHECK(serialize(blob{bytes}) == expected);
+  // Bytes the blob does not own go on the wire the same way.
+  auto owner = std::make_shared<std::vector<char>>(bytes);
+  blob borrowed{owner->data(), owner->size(), owner};
+  CHECK(serialize(borrowed) == expected);
+  CHECK(serialize(blob{}) == serialize(std::vector<char>{}));
+}
+
+TEST_CASE_FIXTURE(system_fixture,
+                  "a blob of bytes it does not own keeps them alive") {
+  auto owner = std::make_shared<std::string>("borrowed bytes");
+  std::weak_ptr<std::string> alive = owner;
+  blob x{owner->data() + 9, 5, owner};
+  owner.reset();
+  CHECK_FALSE(alive.expired());
+  CHECK_EQ(str(x), "bytes");
+  CHECK_EQ(x.keepalive().get(), static_cast<const void*>(alive.lock().get()));
+  auto copy = round_trip(x);
+  CHECK_EQ(str(copy), "bytes");
+  CHECK(copy == x);
+  CHECK(copy.data() != x.data());
+  x = blob{};
+  CHECK(alive.expired());
+  CHECK_EQ(str(copy), "bytes");
+}
+
 TEST_CASE_FIXTURE(system_fixture, "error_record round trips") {
   check_sample_error(round_trip(sample_error()));
   auto empty = round_trip(error_record{});
