@@ -1,7 +1,8 @@
 #pragma once
 
 /// Everything an application needs: init/shutdown, remote functions, actors
-/// (class-based and typed behaviors), put/get/wait and error_info.
+/// (class-based and typed behaviors), put/get/wait, zero-copy views of arrays
+/// and error_info.
 
 #include "api/actor.hpp"
 #include "api/behavior.hpp"
@@ -9,4 +10,5 @@
 #include "api/object_ref.hpp"
 #include "api/remote.hpp"
 #include "api/runtime.hpp"
+#include "api/view.hpp"
 #include "proto/register_types.hpp"
