@@ -19,6 +19,7 @@
 
 #include "cafray/cafray.hpp"
 #include "harness.hpp"
+#include "object_store/shm_arena.hpp"
 
 // -- what the benchmarks run -------------------------------------------------
 
@@ -305,6 +306,116 @@ void queued_noop_tasks(const settings& s, result& r) {
     r.extra["peak_not_resettable"] = 1;
 }
 
+/// The mean over the trials of microseconds per call.
+double mean_us_per_call(const std::vector<trial>& trials) {
+  double sum = 0;
+  for (auto& t : trials)
+    sum += t.seconds * 1e6 / t.units;
+  return trials.empty() ? 0 : sum / static_cast<double>(trials.size());
+}
+
+/// get_view of a vector<double> of `bytes`: microseconds per view. The
+/// object is built first (outside the timing); the view is checked.
+double view_us(const settings& s, uint64_t bytes) {
+  auto tmo = get_timeout(s);
+  auto n = bytes / sizeof(double);
+  std::vector<double> xs(n);
+  for (size_t i = 0; i < n; ++i)
+    xs[i] = static_cast<double>(i);
+  auto ref = cafray::put(xs);
+  xs = {};
+  auto v = cafray::get_view(ref, tmo);
+  if (v.size() != n || v[n - 1] != static_cast<double>(n - 1))
+    throw std::runtime_error("typed view: wrong elements");
+  return mean_us_per_call(
+    timeit(s, [&] { v = cafray::get_view(ref, tmo); }, 1));
+}
+
+void typed_view(const settings& s, result& r) {
+  // Quick runs keep memory small; the full run goes to 1 GiB.
+  std::vector<std::pair<const char*, uint64_t>> sizes{
+    {"view_us_1MiB", uint64_t{1} << 20}, {"view_us_64MiB", uint64_t{64} << 20},
+    {"view_us_1GiB", uint64_t{1} << 30}};
+  if (s.quick)
+    sizes = {{"view_us_1MiB", uint64_t{1} << 20},
+             {"view_us_16MiB", uint64_t{16} << 20}};
+  for (auto& [name, bytes] : sizes)
+    r.value = r.extra[name] = view_us(s, bytes);
+}
+
+/// memcpy of a put into a region of the node's shared-memory arena: the
+/// owner allocates, the writer copies, the region is freed (as an object
+/// released by its last ref) and the next put of the same size reuses its
+/// warm pages.
+void arena_put_gigabytes(const settings& s, result& r) {
+  auto bytes = s.put_bytes;
+  std::vector<char> data(bytes, 1);
+  auto arena = cafray::shm_arena::create(2 * bytes + (uint64_t{1} << 20));
+  if (!arena)
+    throw std::runtime_error(cafray::render(arena.error()));
+  auto& a = **arena;
+  auto put = [&] {
+    auto off = a.allocate(bytes);
+    if (!off)
+      throw std::runtime_error("arena full");
+    std::memcpy(a.at(*off), data.data(), bytes);
+    a.free(*off);
+  };
+  // The first put of a fresh arena, for comparison: backing and mapping
+  // fresh pages is what a pre-faulted arena saves.
+  auto t0 = bench::clock_type::now();
+  auto off = a.allocate(bytes);
+  auto alloc_s = bench::seconds_since(t0);
+  if (!off)
+    throw std::runtime_error("arena full");
+  a.prefault(*off, bytes);
+  auto prefault_s = bench::seconds_since(t0) - alloc_s;
+  std::memcpy(a.at(*off), data.data(), bytes);
+  auto cold_s = bench::seconds_since(t0);
+  a.free(*off);
+  r.extra["cold_put_GBps"] = static_cast<double>(bytes) / cold_s / 1e9;
+  r.extra["cold_back_GBps"] = static_cast<double>(bytes) / alloc_s / 1e9;
+  r.extra["cold_map_GBps"] = static_cast<double>(bytes) / prefault_s / 1e9;
+  set_rate(r, timeit(s, put, static_cast<double>(bytes) / 1e9));
+  r.extra["object_MiB"] = static_cast<double>(bytes) / (1 << 20);
+  // The ceiling on this machine right now: memcpy of the same size into a
+  // reused private buffer.
+  std::vector<char> sink(bytes, 0);
+  result baseline;
+  set_rate(baseline, timeit(
+                       s,
+                       [&] { std::memcpy(sink.data(), data.data(), bytes); },
+                       static_cast<double>(bytes) / 1e9));
+  r.extra["memcpy_private_GBps"] = baseline.value;
+  // The allocator alone, at small sizes: 64 B to 64 KiB with 1,000 live,
+  // in an arena of its own whose first 64 MiB are backed beforehand.
+  auto small_arena = cafray::shm_arena::create(uint64_t{128} << 20);
+  if (!small_arena)
+    throw std::runtime_error(cafray::render(small_arena.error()));
+  auto& b = **small_arena;
+  if (auto x = b.allocate(uint64_t{64} << 20))
+    b.free(*x);
+  std::vector<uint64_t> live;
+  uint64_t seed = 1;
+  uint64_t ops = 0;
+  t0 = bench::clock_type::now();
+  for (int i = 0; i < 200000; ++i) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    if (live.size() < 1000) {
+      if (auto x = b.allocate(64 + (seed >> 33) % 65536))
+        live.push_back(*x);
+    } else {
+      auto j = (seed >> 33) % live.size();
+      b.free(live[j]);
+      live[j] = live.back();
+      live.pop_back();
+    }
+    ++ops;
+  }
+  r.extra["small_alloc_or_free_ns"] = bench::seconds_since(t0) * 1e9
+                                      / static_cast<double>(ops);
+}
+
 // -- the table of benchmarks -------------------------------------------------
 
 struct benchmark {
@@ -336,6 +447,8 @@ const benchmark benchmarks[] = {
   {"n_n_actor_calls_async", "calls/s", -1, "", 0, nn_actor_calls_async, 180},
   {"tree_reduce_1024", "ms", -1, "<=", 10, tree_reduce, 180},
   {"queued_1m_noop_tasks", "MiB", -1, "<=", 1024, queued_noop_tasks, 1200},
+  {"typed_view_1gib", "us", -1, "<=", 10, typed_view, 180},
+  {"arena_put_gigabytes", "GB/s", -1, ">=", 10, arena_put_gigabytes, 120},
 };
 
 // Shared with the watchdog thread.
