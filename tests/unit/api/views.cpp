@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fixture.hpp"
+#include "object_store/shm_arena.hpp"
 
 using namespace api_test;
 
@@ -146,6 +147,35 @@ TEST_CASE_FIXTURE(runtime_fixture, "a view of a failed task throws its error") {
                  .remote(int64_t{1});
   CHECK_EQ(code_of_call([&] { cafray::get_view(never, 50ms); }),
            cafray::errc::timeout);
+}
+
+TEST_CASE("a view over shared-memory arena bytes reads them in place") {
+  // What a node's object store will hand out: a blob of an arena region
+  // whose keepalive is the store's pin. No runtime needed.
+  auto arena = cafray::shm_arena::create(4 << 20);
+  REQUIRE(arena);
+  constexpr size_t n = 100000;
+  auto off = (*arena)->allocate(n * sizeof(double));
+  REQUIRE(off);
+  auto region = reinterpret_cast<double*>((*arena)->at(*off));
+  for (size_t i = 0; i < n; ++i)
+    region[i] = static_cast<double>(i) / 4;
+  auto pin = std::make_shared<int>(0);
+  std::weak_ptr<int> pinned = pin;
+  auto bytes = cafray::arena_blob(*arena, *off, n * sizeof(double),
+                                  std::move(pin));
+  auto v = cafray::detail::view_bytes<double>(bytes);
+  bytes = {};
+  arena->reset();
+  REQUIRE_EQ(v.size(), n);
+  CHECK_EQ(v.data(), region);
+  for (size_t i = 0; i < n; ++i)
+    if (v[i] != static_cast<double>(i) / 4)
+      FAIL("element " << i << " is " << v[i]);
+  // The view alone holds the pin (and the mapping).
+  CHECK_FALSE(pinned.expired());
+  v = {};
+  CHECK(pinned.expired());
 }
 
 } // TEST_SUITE
