@@ -10,6 +10,9 @@
 
 #include "common/error.hpp"
 
+// What /proc shows for an arena: "/memfd:cafray-arena (deleted)".
+#define CAFRAY_ARENA_MEMFD_NAME "cafray-arena"
+
 #ifndef MFD_NOEXEC_SEAL
 #  define MFD_NOEXEC_SEAL 0x0008U
 #endif
@@ -38,10 +41,22 @@ caf::error sys_error(const std::string& what, int err) {
 
 int make_memfd() {
   // The data is never executed; newer kernels warn without a choice.
-  auto fd = memfd_create("cafray-arena", MFD_CLOEXEC | MFD_NOEXEC_SEAL);
+  auto fd = memfd_create(CAFRAY_ARENA_MEMFD_NAME,
+                         MFD_CLOEXEC | MFD_NOEXEC_SEAL);
   if (fd < 0 && errno == EINVAL)
-    fd = memfd_create("cafray-arena", MFD_CLOEXEC);
+    fd = memfd_create(CAFRAY_ARENA_MEMFD_NAME, MFD_CLOEXEC);
   return fd;
+}
+
+/// Whether `fd` is an arena's memfd: its /proc link names the memfd.
+bool is_arena(int fd) {
+  static constexpr char prefix[] = "/memfd:" CAFRAY_ARENA_MEMFD_NAME " ";
+  char target[64];
+  auto link = "/proc/self/fd/" + std::to_string(fd);
+  auto n = readlink(link.c_str(), target, sizeof(target));
+  auto len = sizeof(prefix) - 1;
+  return n >= static_cast<ssize_t>(len)
+         && std::memcmp(target, prefix, len) == 0;
 }
 
 } // namespace
@@ -83,6 +98,12 @@ shm_arena::attach(const std::string& name, access mode) {
   auto fd = open(name.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
   if (fd < 0)
     return sys_error("cannot open arena " + name, errno);
+  // A stale name (its owner closed the arena, the descriptor number went to
+  // another file) must not map that file.
+  if (!is_arena(fd)) {
+    close(fd);
+    return make_error(errc::not_found, name + " is not a caf-ray arena");
+  }
   struct stat st;
   if (fstat(fd, &st) != 0 || st.st_size <= 0) {
     auto err = errno;

@@ -53,7 +53,8 @@ CAFRAY_REMOTE(view_fail);
 
 TEST_SUITE("views") {
 
-TEST_CASE_FIXTURE(runtime_fixture, "a view of a put vector sees every element") {
+TEST_CASE_FIXTURE(runtime_fixture,
+                  "a view of a put vector sees every element") {
   constexpr size_t n = 1 << 20; // 8 MiB: in the store, not inline
   std::vector<double> xs(n);
   for (size_t i = 0; i < n; ++i)
@@ -119,7 +120,8 @@ TEST_CASE_FIXTURE(runtime_fixture, "a view keeps its object alive") {
   CHECK_EQ(objects_eventually(0), 0u);
 }
 
-TEST_CASE_FIXTURE(runtime_fixture, "views of small, empty, integer and text objects") {
+TEST_CASE_FIXTURE(runtime_fixture,
+                  "views of small, empty, integer and text objects") {
   auto small = cafray::get_view(cafray::put(std::vector<double>{1.0, 2.5}),
                                 patience);
   REQUIRE_EQ(small.size(), 2u);

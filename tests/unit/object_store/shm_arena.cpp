@@ -153,6 +153,12 @@ TEST_CASE("shm_arena: the name is gone with its owner, mappings are not") {
   REQUIRE_FALSE(late);
   CHECK_EQ(code_of(late.error()), errc::not_found);
   CHECK_EQ(run_child(name, 0, 64, 1), 3);
+  // A file that is no arena is never mapped (a stale name whose descriptor
+  // number went to another file).
+  auto other = shm_arena::attach("/proc/self/exe",
+                                 shm_arena::access::read_only);
+  REQUIRE_FALSE(other);
+  CHECK_EQ(code_of(other.error()), errc::not_found);
 }
 
 TEST_CASE("shm_arena: an arena blob refers to the bytes and pins them") {
