@@ -36,15 +36,18 @@ std::optional<uint64_t> arena_allocator::allocate(uint64_t size) {
       i = j;
   }
   auto [region_size, offset] = *i;
-  // The rest of the region stays free: its tree nodes are reused.
+  // The rest of the region stays free, in the same place among the free
+  // regions by offset: its tree nodes are reused, the offset one with a hint.
   auto by_size = free_by_size_.extract(i);
-  auto by_offset = free_by_offset_.extract(offset);
+  auto at = free_by_offset_.find(offset);
+  auto hint = std::next(at);
+  auto by_offset = free_by_offset_.extract(at);
   if (region_size > need) {
     by_size.value() = {region_size - need, offset + need};
     free_by_size_.insert(std::move(by_size));
     by_offset.key() = offset + need;
     by_offset.mapped() = region_size - need;
-    free_by_offset_.insert(std::move(by_offset));
+    free_by_offset_.insert(hint, std::move(by_offset));
   }
   used_regions_.emplace(offset, need);
   used_ += need;
@@ -60,23 +63,27 @@ uint64_t arena_allocator::free(uint64_t offset) {
   auto size = i->second;
   used_regions_.erase(i);
   used_ -= size;
-  auto first = offset;
+  // Coalesce with the free neighbours on both sides. A left neighbour
+  // grows in place (its offset stays); otherwise the region is new.
   auto last = offset + size;
-  // Coalesce with the free neighbours on both sides.
   auto next = free_by_offset_.lower_bound(offset);
   if (next != free_by_offset_.end() && next->first == last) {
     last += next->second;
-    erase_free(next->first, next->second);
+    free_by_size_.erase({next->second, next->first});
+    next = free_by_offset_.erase(next);
   }
-  auto prev = free_by_offset_.lower_bound(offset);
-  if (prev != free_by_offset_.begin()) {
-    --prev;
-    if (prev->first + prev->second == first) {
-      first = prev->first;
-      erase_free(prev->first, prev->second);
+  if (next != free_by_offset_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second == offset) {
+      auto node = free_by_size_.extract({prev->second, prev->first});
+      prev->second = last - prev->first;
+      node.value().first = prev->second;
+      free_by_size_.insert(std::move(node));
+      return size;
     }
   }
-  insert_free(first, last - first);
+  free_by_offset_.emplace_hint(next, offset, last - offset);
+  free_by_size_.emplace(last - offset, offset);
   return size;
 }
 
@@ -92,11 +99,6 @@ uint64_t arena_allocator::largest_free() const noexcept {
 void arena_allocator::insert_free(uint64_t offset, uint64_t size) {
   free_by_offset_.emplace(offset, size);
   free_by_size_.emplace(size, offset);
-}
-
-void arena_allocator::erase_free(uint64_t offset, uint64_t size) {
-  free_by_offset_.erase(offset);
-  free_by_size_.erase({size, offset});
 }
 
 } // namespace cafray

@@ -74,7 +74,6 @@ public:
 
 private:
   void insert_free(uint64_t offset, uint64_t size);
-  void erase_free(uint64_t offset, uint64_t size);
 
   uint64_t capacity_;
   uint64_t used_ = 0;
