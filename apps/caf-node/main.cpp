@@ -2,11 +2,13 @@
 // key, and runs a node. All logic lives in lib/node.
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "node/node_config.hpp"
 #include "node/run.hpp"
+#include "node/status.hpp"
 
 namespace {
 
@@ -47,7 +49,38 @@ std::string parse_arguments(int argc, char** argv, arguments& out) {
 
 } // namespace
 
+int status_command(int argc, char** argv) {
+  std::string address;
+  if (auto env = std::getenv("CAFRAY_ADDRESS"))
+    address = env;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--address" && i + 1 < argc) {
+      address = argv[++i];
+    } else if (arg.rfind("--address=", 0) == 0) {
+      address = arg.substr(10);
+    } else {
+      std::fprintf(stderr,
+                   "caf-node status: unknown argument '%s' (expected "
+                   "--address HOST:PORT)\n",
+                   arg.c_str());
+      return 2;
+    }
+  }
+  if (address.empty()) {
+    std::fprintf(stderr, "caf-node status: needs --address HOST:PORT (or "
+                         "CAFRAY_ADDRESS)\n");
+    return 2;
+  }
+  auto rc = cafray::node::run_status(address);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(rc);
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string{argv[1]} == "status")
+    return status_command(argc, argv);
   arguments args;
   if (auto err = parse_arguments(argc, argv, args); !err.empty()) {
     std::fprintf(stderr, "caf-node: %s\n", err.c_str());

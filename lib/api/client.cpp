@@ -62,6 +62,14 @@ void hold_until_sealed(const object_id& result, ref_holds holds) {
   if (holds.empty())
     return;
   auto& r = rt();
+  if (r.remote_node) {
+    // Results seal in the head's store, not here: the holds go when the
+    // result is fetched (or at shutdown).
+    std::lock_guard<std::mutex> guard{r.remote_holds_mtx};
+    auto& slot = r.remote_holds[result];
+    slot.insert(slot.end(), holds.begin(), holds.end());
+    return;
+  }
   std::vector<object_id> ids{result};
   if (r.objects->contains(result))
     return;
@@ -136,6 +144,22 @@ task_id submit_task(task_spec spec) {
   return id;
 }
 
+namespace {
+
+void drop_remote_holds(detail::runtime& r, const std::vector<object_id>& ids) {
+  std::vector<std::shared_ptr<void>> dropped;
+  std::lock_guard<std::mutex> guard{r.remote_holds_mtx};
+  for (auto& id : ids) {
+    auto i = r.remote_holds.find(id);
+    if (i == r.remote_holds.end())
+      continue;
+    dropped.insert(dropped.end(), i->second.begin(), i->second.end());
+    r.remote_holds.erase(i);
+  }
+}
+
+} // namespace
+
 std::vector<object_payload> fetch(const std::vector<object_id>& ids,
                                   caf::timespan timeout) {
   auto& r = rt();
@@ -163,7 +187,7 @@ std::vector<object_payload> fetch(const std::vector<object_id>& ids,
   // end in a second, redundant request to the store. Worker threads ask at
   // once (and lend their CPU while they wait).
   bool sealed = false;
-  if (current_task_context() == nullptr) {
+  if (current_task_context() == nullptr && !r.remote_node) {
     using namespace std::chrono;
     auto infinite = timeout == caf::timespan::max() || timeout.count() < 0;
     auto moment = caf::timespan{milliseconds{2}}
@@ -192,6 +216,8 @@ std::vector<object_payload> fetch(const std::vector<object_id>& ids,
   if (w->answered.load(std::memory_order_acquire)) {
     if (w->err)
       throw_error(w->err);
+    if (r.remote_node)
+      drop_remote_holds(r, ids);
     return std::move(w->payloads);
   }
   if (!r.objects->find_all(ids, local))

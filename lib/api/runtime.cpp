@@ -13,12 +13,16 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "api/behavior.hpp"
 #include "api/core_worker.hpp"
+#include "api/detail/code.hpp"
 #include "api/detail/runtime_state.hpp"
+#include "cluster/connect.hpp"
+#include "cluster/directory.hpp"
 #include "api/detail/waiters.hpp"
 #include "gcs/gcs_client.hpp"
 #include "object_store/object_store.hpp"
@@ -102,20 +106,9 @@ resource_map node_resources(const runtime_config& cfg) {
   return result;
 }
 
-void start(runtime& r) {
+raylet_config make_raylet_config(runtime& r) {
   auto& sys = *r.sys;
-  auto gcs = spawn_gcs(sys, r.cfg);
-  if (!gcs)
-    throw error{code_of(gcs.error()), render(gcs.error())};
-  r.gcs = std::move(*gcs);
   auto router = r.gcs.router();
-  r.node = make_random_id<node_id>();
-  r.job = make_random_id<job_id>();
-  r.driver = task_id{r.job.hi, r.job.lo};
-  r.global = spawn_global_scheduler(sys);
-  r.objects = std::make_shared<local_objects>();
-  r.store = spawn_object_store(sys, r.node, router, r.cfg.inline_threshold,
-                               r.objects);
   raylet_config rc;
   rc.node = r.node;
   rc.resources = node_resources(r.cfg);
@@ -126,6 +119,8 @@ void start(runtime& r) {
   rc.arena = r.objects;
   rc.lineage.max_tasks = r.cfg.gcs_lineage_max_tasks;
   rc.lineage.max_age = std::chrono::seconds{r.cfg.gcs_lineage_max_age_s};
+  rc.cluster = !r.cfg.role.empty();
+  rc.spill_backlog = r.cfg.spill_backlog > 0 ? r.cfg.spill_backlog : 4 * cpus;
   auto store = r.store;
   auto arena = r.objects;
   rc.factory.worker = [&sys, store, router, arena](uint32_t index,
@@ -140,17 +135,40 @@ void start(runtime& r) {
   rc.factory.behavior = [&sys](const task_spec& spec) {
     return spawn_registered_behavior(sys, spec);
   };
+  return rc;
+}
+
+/// The store, raylet and core worker of a node (embedded, head or node);
+/// `r.gcs`, `r.global` and `r.node` are set.
+void spawn_node_components(runtime& r) {
+  auto& sys = *r.sys;
+  auto router = r.gcs.router();
+  r.objects = std::make_shared<local_objects>();
+  r.store = spawn_object_store(sys, r.node, router, r.cfg.inline_threshold,
+                               r.objects, !r.cfg.role.empty());
+  auto rc = make_raylet_config(r);
+  if (r.cfg.role == "node" || r.cfg.role == "head")
+    rc.address = r.cfg.host + ":" + std::to_string(r.cfg.port);
   r.raylet = spawn_raylet(sys, std::move(rc), r.store, r.global, router);
+}
+
+void spawn_core(runtime& r) {
   r.waiters = std::make_shared<detail::waiter_table>();
   r.submissions = std::make_shared<detail::submit_queue>();
   r.releases = std::make_shared<detail::release_queue>();
   r.calls = std::make_shared<detail::actor_call_table>();
-  r.core = spawn_core_worker(sys, r.store, r.raylet, r.waiters,
+  r.core = spawn_core_worker(*r.sys, r.store, r.raylet, r.waiters,
                              r.submissions, r.releases, r.calls);
-  // The job and the functions this driver knows go to the GCS.
+}
+
+/// The job and the functions this process knows go to the GCS.
+void register_job(runtime& r, const std::string& description) {
+  auto router = r.gcs.router();
+  r.job = make_random_id<job_id>();
+  r.driver = task_id{r.job.hi, r.job.lo};
   job_record job;
   job.id = r.job;
-  job.driver = "embedded driver, pid " + std::to_string(::getpid());
+  job.driver = description + ", pid " + std::to_string(::getpid());
   job.started_ns = now_ns();
   router.put_batch(gcs_table::jobs, {kv_entry{to_key(r.driver),
                                               encode_record(job)}});
@@ -162,6 +180,197 @@ void start(runtime& r) {
   router.put_batch(gcs_table::functions, std::move(functions));
 }
 
+/// A head or node loads a job's code libraries from the GCS when one of
+/// its tasks names something unknown here.
+void install_code_loader(runtime& r) {
+  auto sys = r.sys;
+  auto router = r.gcs.router();
+  registry::instance().set_code_loader(
+    [sys, router](uint64_t hi, uint64_t lo) {
+      return detail::load_job_code(*sys, router, job_id{hi, lo});
+    });
+}
+
+void throw_unless(const caf::error& err) {
+  if (err)
+    throw error{code_of(err), render(err)};
+}
+
+/// Publishes a typed handle (peers check its interface) at host:port.
+template <class Handle>
+uint16_t listen(runtime& r, const Handle& whom) {
+  auto port = r.sys->middleman().publish(whom, r.cfg.port,
+                                         r.cfg.host.c_str(), false);
+  if (!port)
+    throw error{errc::invalid_config,
+                "cannot listen on " + r.cfg.host + ":"
+                  + std::to_string(r.cfg.port) + ": "
+                  + r.sys->render(port.error())};
+  r.published = caf::actor_cast<caf::actor>(whom);
+  return *port;
+}
+
+member_info describe_self(runtime& r, bool head) {
+  member_info self;
+  self.id = r.node;
+  self.host = r.cfg.host;
+  self.port = r.cfg.port;
+  self.head = head;
+  self.total = node_resources(r.cfg);
+  self.raylet = r.raylet;
+  self.store = r.store;
+  return self;
+}
+
+/// Embedded, or a head: the whole runtime in this process.
+void start_local(runtime& r) {
+  auto& sys = *r.sys;
+  auto gcs = spawn_gcs(sys, r.cfg);
+  if (!gcs)
+    throw error{code_of(gcs.error()), render(gcs.error())};
+  r.gcs = std::move(*gcs);
+  r.node = make_random_id<node_id>();
+  r.global = spawn_global_scheduler(sys);
+  if (r.cfg.role == "head") {
+    r.directory = spawn_cluster_directory(sys, r.gcs.router(), r.global);
+    r.cfg.port = listen(r, r.directory);
+  }
+  spawn_node_components(r);
+  spawn_core(r);
+  register_job(r, r.cfg.role == "head" ? "head node" : "embedded driver");
+  if (r.cfg.role == "head") {
+    install_code_loader(r);
+    auto welcome = join_as(sys, r.directory, describe_self(r, true));
+    throw_unless(welcome ? caf::error{} : welcome.error());
+  }
+}
+
+/// A node: joins the head at `cfg.address` with a raylet and store of its
+/// own, and runs the tasks the cluster places here.
+void start_node(runtime& r) {
+  auto& sys = *r.sys;
+  auto head = reach_head(sys, r.cfg.address);
+  throw_unless(head ? caf::error{} : head.error());
+  auto welcome = attach_to(sys, *head);
+  throw_unless(welcome ? caf::error{} : welcome.error());
+  r.directory = *head;
+  r.gcs = gcs_client{gcs_router{welcome->gcs}};
+  r.global = welcome->global;
+  r.node = make_random_id<node_id>();
+  // Peers connect here: open the port before anyone learns of this node.
+  spawn_node_components(r);
+  r.cfg.port = listen(r, r.store);
+  // The raylet's node row names the port only now.
+  spawn_core(r);
+  connect_members(sys, welcome->members, r.node);
+  register_job(r, "node " + r.cfg.host + ":" + std::to_string(r.cfg.port));
+  install_code_loader(r);
+  auto joined = join_as(sys, r.directory, describe_self(r, false));
+  throw_unless(joined ? caf::error{} : joined.error());
+}
+
+/// A driver of a running cluster: its tasks go to the head's raylet (and
+/// from there anywhere), its objects to the head's store.
+void start_driver(runtime& r) {
+  auto& sys = *r.sys;
+  auto head = reach_head(sys, r.cfg.address);
+  throw_unless(head ? caf::error{} : head.error());
+  auto welcome = attach_to(sys, *head);
+  throw_unless(welcome ? caf::error{} : welcome.error());
+  if (welcome->members.empty())
+    throw error{errc::peer_unreachable, "the cluster at " + r.cfg.address
+                                     + " has no live node"};
+  connect_members(sys, welcome->members, node_id{});
+  r.directory = *head;
+  r.gcs = gcs_client{gcs_router{welcome->gcs}};
+  r.global = welcome->global;
+  auto& entry = welcome->members.front();
+  r.node = entry.id;
+  r.raylet = entry.raylet;
+  r.store = entry.store;
+  r.remote_node = true;
+  // The driver's own puts are readable here at once; everything else comes
+  // from the head's store.
+  r.objects = std::make_shared<local_objects>();
+  spawn_core(r);
+  register_job(r, "driver");
+  auto code = r.cfg.code_libraries;
+  for (auto& path : detail::code_from_environment())
+    code.push_back(path);
+  detail::ship_code(sys, r.gcs.router(), r.job, code);
+}
+
+void start(runtime& r) {
+  auto& role = r.cfg.role;
+  if (role == "node")
+    start_node(r);
+  else if (role == "head" || r.cfg.address.empty())
+    start_local(r);
+  else
+    start_driver(r);
+}
+
+/// Stops what this process runs: only its own actors (a driver's raylet
+/// and store belong to the head; a node's GCS and global scheduler too).
+void stop(runtime& r) {
+  auto& role = r.cfg.role;
+  bool driver = r.remote_node;
+  if (!role.empty() || driver)
+    registry::instance().set_code_loader(nullptr);
+  if (role == "node" && r.directory)
+    caf::anon_send(r.directory, leave_atom_v, r.node);
+  // Nobody new connects while the actors stop (CAF 0.17's shutdown can hang
+  // on a published actor, CAF-NOTES pitfall 7).
+  if (r.published)
+    static_cast<void>(r.sys->middleman().unpublish(r.published, r.cfg.port));
+  r.published = nullptr;
+  {
+    caf::scoped_actor self{*r.sys};
+    std::vector<caf::actor> own;
+    for (auto& hdl : {caf::actor_cast<caf::actor>(r.core),
+                      caf::actor_cast<caf::actor>(r.raylet),
+                      caf::actor_cast<caf::actor>(r.store),
+                      caf::actor_cast<caf::actor>(r.global),
+                      caf::actor_cast<caf::actor>(r.directory)}) {
+      if (!hdl)
+        continue;
+      if (driver && hdl != caf::actor_cast<caf::actor>(r.core))
+        continue;
+      if (role == "node"
+          && (hdl == caf::actor_cast<caf::actor>(r.global)
+              || hdl == caf::actor_cast<caf::actor>(r.directory)))
+        continue;
+      own.push_back(hdl);
+    }
+    for (auto& hdl : own)
+      self->send_exit(hdl, caf::exit_reason::user_shutdown);
+    self->wait_for(own);
+  }
+  r.gcs.shutdown();
+  r.core = nullptr;
+  r.raylet = nullptr;
+  r.store = nullptr;
+  r.global = nullptr;
+  r.directory = nullptr;
+  // Destroying an owned system waits for the remaining actors (workers and
+  // actor hosts got their exit from the raylet).
+  r.own_sys.reset();
+  r.own_cfg.reset();
+}
+
+/// A start that failed half-way: stop whatever it started.
+void abandon(runtime& r) {
+  if (!r.sys)
+    return;
+  if (r.waiters)
+    r.waiters->close(make_error(errc::shutting_down));
+  try {
+    stop(r);
+  } catch (...) {
+    // Reporting the first failure matters more.
+  }
+}
+
 void init_impl(caf::actor_system* user_sys, const runtime_config& cfg) {
   std::lock_guard<std::mutex> guard{lifecycle_mtx};
   if (current.load())
@@ -169,16 +378,30 @@ void init_impl(caf::actor_system* user_sys, const runtime_config& cfg) {
   auto r = std::make_unique<runtime>();
   r->cfg = cfg;
   r->generation = generations.fetch_add(1) + 1;
-  if (!cfg.address.empty())
+  if (r->cfg.address.empty()) {
+    if (auto env = std::getenv("CAFRAY_ADDRESS"); env && *env
+                                                   && r->cfg.role.empty())
+      r->cfg.address = env;
+  }
+  if (r->cfg.role != "" && r->cfg.role != "head" && r->cfg.role != "node")
+    throw error{errc::invalid_config, "role '" + r->cfg.role
+                                        + "': expected \"head\" or \"node\""};
+  if (r->cfg.role == "node" && r->cfg.address.empty())
     throw error{errc::invalid_config,
-                "cluster mode (address '" + cfg.address
-                  + "') is not available in this build; leave the address "
-                    "empty for the embedded runtime"};
+                "a node needs the head's address (cafray.address)"};
+  bool networked = !r->cfg.role.empty() || !r->cfg.address.empty();
   if (user_sys) {
+    if (networked && !user_sys->has_middleman())
+      throw error{errc::invalid_config,
+                  "cluster mode needs the middleman: load caf::io::middleman "
+                  "in the actor system's config (and call "
+                  "configure_cluster_middleman)"};
     r->sys = user_sys;
   } else {
     r->own_cfg = std::make_unique<caf::actor_system_config>();
     register_types(*r->own_cfg);
+    if (networked)
+      configure_cluster_middleman(*r->own_cfg);
     auto threads = cfg.scheduler_threads > 0
                      ? cfg.scheduler_threads
                      : std::max(2u, std::thread::hardware_concurrency());
@@ -203,7 +426,12 @@ void init_impl(caf::actor_system* user_sys, const runtime_config& cfg) {
     r->own_sys = std::make_unique<caf::actor_system>(*r->own_cfg);
     r->sys = r->own_sys.get();
   }
-  start(*r);
+  try {
+    start(*r);
+  } catch (...) {
+    abandon(*r);
+    throw;
+  }
   current.store(r.get(), std::memory_order_release);
   current_owner = std::move(r);
   static bool exit_hook = std::atexit(shutdown_at_exit) == 0;
@@ -243,24 +471,7 @@ void shutdown() {
   if (!r)
     return;
   r->waiters->close(make_error(errc::shutting_down));
-  {
-    caf::scoped_actor self{*r->sys};
-    for (auto& hdl : {caf::actor_cast<caf::actor>(r->core),
-                      caf::actor_cast<caf::actor>(r->raylet),
-                      caf::actor_cast<caf::actor>(r->store),
-                      caf::actor_cast<caf::actor>(r->global)})
-      self->send_exit(hdl, caf::exit_reason::user_shutdown);
-    self->wait_for(r->core, r->raylet, r->store, r->global);
-  }
-  r->gcs.shutdown();
-  r->core = nullptr;
-  r->raylet = nullptr;
-  r->store = nullptr;
-  r->global = nullptr;
-  // Destroying an owned system waits for the remaining actors (workers and
-  // actor hosts got their exit from the raylet).
-  r->own_sys.reset();
-  r->own_cfg.reset();
+  stop(*r);
 }
 
 std::vector<error_record> error_info() {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace cafray {
 
@@ -11,7 +12,32 @@ namespace cafray {
 /// keys, their defaults and meaning).
 struct runtime_config {
   /// Cluster address (host:port) to join; empty starts the embedded runtime.
+  /// A program calling `init` with an address is a driver of that cluster;
+  /// `caf-node` with role "node" joins it as a node.
   std::string address;
+
+  /// What this process is: "" (a program: embedded, or a driver if an
+  /// address is given), "head" (the embedded runtime, open to nodes and
+  /// drivers at host:port) or "node" (joins the head at `address`).
+  std::string role;
+
+  /// Host this process accepts cluster connections on (head and node).
+  std::string host = "127.0.0.1";
+
+  /// Port this process accepts cluster connections on; 0 picks a free one
+  /// (a node's default; a head needs a known port).
+  uint16_t port = 0;
+
+  /// Driver in cluster mode: shared libraries holding the job's remote
+  /// functions and actor classes. They are loaded here, stored in the GCS,
+  /// and loaded by every node that runs the job's tasks. The environment
+  /// variable CAFRAY_CODE (colon-separated paths) adds to them.
+  std::vector<std::string> code_libraries;
+
+  /// Cluster mode: a node sends tasks to the global scheduler once this
+  /// many are queued or running on it and other nodes exist; 0 uses four
+  /// per CPU.
+  uint32_t spill_backlog = 0;
 
   /// CPUs this node offers; 0 detects the machine's.
   uint32_t num_cpus = 0;

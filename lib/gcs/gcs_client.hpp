@@ -25,6 +25,11 @@ public:
              std::string directory, bool temporary,
              std::vector<gcs_chain_parts> chains = {});
 
+  /// Shards another process runs (a cluster's head): routes only;
+  /// `shutdown()` leaves them alone.
+  explicit gcs_client(gcs_router remote) : router_(std::move(remote)) {
+  }
+
   gcs_client(gcs_client&& other) noexcept;
 
   gcs_client& operator=(gcs_client&& other) noexcept;

@@ -155,9 +155,31 @@ std::vector<key_descriptor> make_descriptors() {
   constexpr int64_t u32 = std::numeric_limits<uint32_t>::max();
   std::vector<key_descriptor> xs;
   xs.emplace_back(string_key(
+    "cafray.role", &rc::role, "string \"\", \"head\" or \"node\"",
+    "\"\" runs the embedded runtime alone; \"head\" also accepts nodes and "
+    "drivers at host:port; \"node\" joins the head at cafray.address.",
+    [](const std::string& x) {
+      return x.empty() || x == "head" || x == "node"
+               ? std::string{}
+               : std::string{"expected \"\", \"head\" or \"node\""};
+    }));
+  xs.emplace_back(string_key(
     "cafray.address", &rc::address, "string \"host:port\" or \"\"",
-    "Cluster address to join; empty runs the embedded runtime.",
-    check_address));
+    "The head's address, for a node (role \"node\").", check_address));
+  xs.emplace_back(string_key(
+    "cafray.host", &rc::host, "string (a host name or IP address)",
+    "Address a head or node accepts cluster connections on.",
+    [](const std::string& x) {
+      return x.empty() ? std::string{"must not be empty"} : std::string{};
+    }));
+  xs.emplace_back(integer_key("cafray.port", &rc::port, 0, 65535,
+                              "Port a head or node accepts cluster "
+                              "connections on; 0 picks a free one."));
+  xs.emplace_back(integer_key("cafray.spill-backlog", &rc::spill_backlog, 0,
+                              1 << 20,
+                              "Tasks queued or running on a node beyond "
+                              "which new ones go to the global scheduler; "
+                              "0 means four per CPU."));
   xs.emplace_back(integer_key("cafray.num-cpus", &rc::num_cpus, 0, 4096,
                               "CPUs this node offers; 0 detects the "
                               "machine's."));

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include "api/detail/runtime_state.hpp"
 #include "api/runtime.hpp"
 
 namespace cafray::node {
@@ -31,7 +32,7 @@ int run(const runtime_config& cfg) {
   auto cpus = cfg.num_cpus != 0 ? cfg.num_cpus
                                 : std::thread::hardware_concurrency();
   std::printf("caf-node: mode %s, cpus %u%s, shards %u, gcs dir %s\n",
-              cfg.address.empty() ? "embedded" : "cluster", cpus,
+              cfg.role.empty() ? "embedded" : cfg.role.c_str(), cpus,
               cfg.num_cpus == 0 ? " (detected)" : "", cfg.gcs_shards,
               cfg.gcs_directory.empty() ? "(temporary)"
                                         : cfg.gcs_directory.c_str());
@@ -42,6 +43,13 @@ int run(const runtime_config& cfg) {
     std::fprintf(stderr, "caf-node: cannot start: %s\n", e.what());
     return 1;
   }
+  if (!cfg.role.empty())
+    std::printf("caf-node: %s listening on %s\n", cfg.role.c_str(),
+                cafray::detail::rt().cfg.host.empty()
+                  ? "?"
+                  : (cafray::detail::rt().cfg.host + ":"
+                     + std::to_string(cafray::detail::rt().cfg.port))
+                      .c_str());
   std::printf("caf-node: running\n");
   std::fflush(stdout);
   int sig = 0;

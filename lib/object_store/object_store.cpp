@@ -1,5 +1,9 @@
 #include "object_store/object_store.hpp"
 
+#include <set>
+
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -61,7 +65,8 @@ void complete(store_pointer self, uint64_t token, const object_id* fresh_id,
 void report(store_pointer self, const object_id& id,
             const object_payload& payload) {
   auto& st = self->state;
-  if (st.gcs.empty() || payload.data.size() <= st.inline_threshold)
+  if (st.gcs.empty()
+      || (!st.cluster && payload.data.size() <= st.inline_threshold))
     return;
   object_record rec;
   rec.id = id;
@@ -71,16 +76,112 @@ void report(store_pointer self, const object_id& id,
                    {kv_entry{to_key(id), encode_record(rec)}});
 }
 
+/// `copy`: pulled from another node, which the GCS names already.
 void seal(store_pointer self, const object_id& id,
-          const object_payload& payload) {
+          const object_payload& payload, bool copy = false) {
   auto& st = self->state;
   bool fresh = false;
   auto completed = st.table.seal(id, payload, &fresh);
   if (!fresh)
     return;
-  report(self, id, payload);
+  if (!copy)
+    report(self, id, payload);
   for (auto token : completed)
     complete(self, token, &id, &payload);
+}
+
+// -- cluster mode: objects held elsewhere --------------------------------------
+
+constexpr auto pull_timeout = std::chrono::seconds{60};
+constexpr auto pull_retry = std::chrono::milliseconds{100};
+
+void pull(store_pointer self, const object_record& rec);
+
+/// Starts bringing `id` here unless it is here or on its way: the GCS
+/// names its holders (now, or once the object is created).
+void fetch(store_pointer self, const object_id& id) {
+  auto& st = self->state;
+  if (!st.cluster || st.gcs.empty() || st.table.find(id)
+      || !st.fetching.insert(id).second)
+    return;
+  auto key = to_key(id);
+  caf::anon_send(st.gcs.shard_for(key), subscribe_atom_v,
+                 static_cast<uint8_t>(gcs_table::objects), key,
+                 caf::actor_cast<caf::actor>(self));
+}
+
+void fetch_missing(store_pointer self, const std::vector<object_id>& ids) {
+  auto& st = self->state;
+  if (!st.cluster)
+    return;
+  for (auto& id : ids)
+    if (!st.table.find(id))
+      fetch(self, id);
+}
+
+/// Pulls from the first live holder that is not this node.
+void pull(store_pointer self, const object_record& rec) {
+  auto& st = self->state;
+  if (st.table.find(rec.id)) {
+    st.fetching.erase(rec.id);
+    return;
+  }
+  const store_peer* holder = nullptr;
+  for (auto& loc : rec.locations) {
+    if (loc == st.node)
+      continue;
+    auto i = st.peers.find(loc);
+    if (i != st.peers.end() && i->second.store) {
+      holder = &i->second;
+      break;
+    }
+  }
+  if (!holder) {
+    // The holder joined but this store has not heard of it yet.
+    st.unplaced[rec.id] = rec;
+    return;
+  }
+  auto id = rec.id;
+  if (!st.pulling.insert(id).second)
+    return;
+  self
+    ->request(caf::actor_cast<object_store_actor>(holder->store),
+              pull_timeout, pull_atom_v, id)
+    .then(
+      [=](object_payload& payload) {
+        self->state.fetching.erase(id);
+        self->state.pulling.erase(id);
+        seal(self, id, payload, true);
+      },
+      [=](caf::error& err) {
+        // The holder dropped it or went away: look again in a moment (the
+        // GCS subscription still stands and names new holders).
+        auto& st = self->state;
+        st.fetching.erase(id);
+        st.pulling.erase(id);
+        if (st.table.pending_requests() > 0)
+          caf::delayed_anon_send(self, pull_retry, fetch_atom_v,
+                                 std::vector<object_id>{id});
+      });
+}
+
+void connect_peer(store_pointer self, const store_peer& peer) {
+  auto& st = self->state;
+  if (peer.id == st.node || peer.port == 0 || peer.host.empty()
+      || !self->system().has_middleman())
+    return;
+  auto endpoint = peer.host + ":" + std::to_string(peer.port);
+  if (!st.connected.insert(endpoint).second)
+    return;
+  auto mm = self->system().middleman().actor_handle();
+  self
+    ->request(mm, std::chrono::seconds{5}, caf::connect_atom_v, peer.host,
+              peer.port)
+    .then([](const caf::node_id&, const caf::strong_actor_ptr&,
+             const std::set<std::string>&) {},
+          [=](const caf::error&) {
+            self->state.connected.erase(endpoint);
+          });
 }
 
 } // namespace
@@ -88,12 +189,13 @@ void seal(store_pointer self, const object_id& id,
 object_store_actor::behavior_type
 object_store(store_pointer self, node_id node, gcs_router gcs,
              uint64_t inline_threshold,
-             std::shared_ptr<local_objects> published) {
+             std::shared_ptr<local_objects> published, bool cluster) {
   if (published)
     self->state.table = object_table{std::move(published)};
   self->state.node = node;
   self->state.gcs = std::move(gcs);
   self->state.inline_threshold = inline_threshold;
+  self->state.cluster = cluster;
   install_guards(self);
   return {
     [=](put_atom, const object_id& id, object_payload& payload) {
@@ -117,6 +219,8 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
           result.emplace_back(*st.table.find(id));
         return result;
       }
+      if (st.cluster)
+        fetch_missing(self, st.table.find_request(token)->ids);
       object_store_state::pending_request entry;
       entry.kind = object_store_state::pending_request::get;
       entry.get_promise = self->make_response_promise<
@@ -140,6 +244,8 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
         st.table.close(token);
         return result;
       }
+      if (st.cluster)
+        fetch_missing(self, st.table.find_request(token)->ids);
       object_store_state::pending_request entry;
       entry.kind = object_store_state::pending_request::wait;
       entry.wait_promise = self->make_response_promise<std::vector<uint8_t>>();
@@ -163,6 +269,7 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
           caf::anon_send(listener, ready_atom_v, id, *p);
         return;
       }
+      fetch(self, id);
       object_store_state::pending_request entry;
       entry.kind = object_store_state::pending_request::subscribe;
       entry.listener = std::move(listener);
@@ -192,15 +299,48 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
       return store_stats{st.table.size(), st.table.bytes(),
                          st.table.pending_requests()};
     },
+    [=](members_atom, std::vector<store_peer>& peers) {
+      auto& st = self->state;
+      st.peers.clear();
+      for (auto& peer : peers) {
+        connect_peer(self, peer);
+        if (peer.id != st.node)
+          st.peers.emplace(peer.id, std::move(peer));
+      }
+      // Locations that named a node unknown until now.
+      auto unplaced = std::move(st.unplaced);
+      st.unplaced.clear();
+      for (auto& [id, rec] : unplaced)
+        pull(self, rec);
+    },
+    [=](fetch_atom, const std::vector<object_id>& ids) {
+      fetch_missing(self, ids);
+    },
+    [=](pull_atom, const object_id& id) -> caf::result<object_payload> {
+      if (auto p = self->state.table.find(id))
+        return *p;
+      return make_error(errc::object_lost,
+                        "object " + to_string(id) + " is not held here");
+    },
+    [=](notify_atom, uint8_t table, const std::string&,
+        const std::string& value) {
+      auto& st = self->state;
+      if (table != static_cast<uint8_t>(gcs_table::objects))
+        return;
+      auto rec = decode_record<object_record>(value);
+      if (!rec || !st.fetching.count(rec->id))
+        return;
+      pull(self, *rec);
+    },
   };
 }
 
 object_store_actor
 spawn_object_store(caf::actor_system& sys, node_id node, gcs_router gcs,
                    uint64_t inline_threshold,
-                   std::shared_ptr<local_objects> published) {
+                   std::shared_ptr<local_objects> published, bool cluster) {
   return sys.spawn(object_store, node, std::move(gcs), inline_threshold,
-                   std::move(published));
+                   std::move(published), cluster);
 }
 
 } // namespace cafray

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -30,6 +31,22 @@ struct object_store_state {
   gcs_router gcs;
   uint64_t inline_threshold = 0;
   std::vector<kv_entry> unreported;  // object table rows not yet in the GCS
+
+  // -- cluster mode -----------------------------------------------------------
+
+  /// Whether other nodes exist: every object's location then goes to the
+  /// GCS, and objects missing here are pulled from the nodes holding them.
+  bool cluster = false;
+  /// The other nodes' stores, by node.
+  std::unordered_map<node_id, store_peer> peers;
+  /// Endpoints this process connected to (see directory's membership).
+  std::unordered_set<std::string> connected;
+  /// Objects being brought here: subscribed at the GCS or pulled.
+  std::unordered_set<object_id> fetching;
+  /// Objects with a pull request under way.
+  std::unordered_set<object_id> pulling;
+  /// Locations known for objects whose holder is not a known peer yet.
+  std::unordered_map<object_id, object_record> unplaced;
 };
 
 /// A node's object store. Objects above the inline threshold are recorded in
@@ -37,13 +54,14 @@ struct object_store_state {
 object_store_actor::behavior_type
 object_store(object_store_actor::stateful_pointer<object_store_state> self,
              node_id node, gcs_router gcs, uint64_t inline_threshold,
-             std::shared_ptr<local_objects> published);
+             std::shared_ptr<local_objects> published, bool cluster);
 
 /// `published`, if given, holds the sealed objects, readable by
 /// same-process clients (see local_objects).
 object_store_actor
 spawn_object_store(caf::actor_system& sys, node_id node, gcs_router gcs,
                    uint64_t inline_threshold,
-                   std::shared_ptr<local_objects> published = nullptr);
+                   std::shared_ptr<local_objects> published = nullptr,
+                   bool cluster = false);
 
 } // namespace cafray

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <string>
 #include <vector>
+
+#include <caf/actor.hpp>
 
 #include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
@@ -9,6 +12,20 @@
 #include "proto/messages.hpp"
 
 namespace cafray {
+
+/// Another node's object store, as the cluster directory announces it. The
+/// handle is untyped: the store's own interface names this type.
+struct store_peer {
+  node_id id;
+  std::string host;
+  uint16_t port = 0;
+  caf::actor store;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, store_peer& x) {
+  return f(caf::meta::type_name("store_peer"), x.id, x.host, x.port, x.store);
+}
 
 /// Receives object-ready notifications.
 using object_listener_actor = caf::typed_actor<
@@ -35,6 +52,16 @@ using object_store_actor = caf::typed_actor<
   // Internal: a wait ran out of time.
   caf::reacts_to<timeout_atom, uint64_t>,
   // Object count and bytes held.
-  caf::replies_to<stats_atom>::with<store_stats>>;
+  caf::replies_to<stats_atom>::with<store_stats>,
+  // Cluster mode: the stores of every live node (this one included).
+  caf::reacts_to<members_atom, std::vector<store_peer>>,
+  // Cluster mode: brings these objects here from the nodes holding them
+  // (the raylet asks for the arguments of its waiting tasks).
+  caf::reacts_to<fetch_atom, std::vector<object_id>>,
+  // Cluster mode: another node's store asks for an object held here;
+  // fails with errc::object_lost if it is not.
+  caf::replies_to<pull_atom, object_id>::with<object_payload>,
+  // A GCS subscription fired (table, key, value).
+  caf::reacts_to<notify_atom, uint8_t, std::string, std::string>>;
 
 } // namespace cafray

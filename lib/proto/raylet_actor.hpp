@@ -39,7 +39,9 @@ using raylet_actor = caf::typed_actor<
   // Current load.
   caf::replies_to<stats_atom>::with<load_report>,
   // Internal heartbeat timer.
-  caf::reacts_to<tick_atom>>;
+  caf::reacts_to<tick_atom>,
+  // Cluster mode: the number of live nodes (from the head's directory).
+  caf::reacts_to<members_atom, uint32_t>>;
 
 /// A worker executes one task at a time, in arrival order; its raylet may
 /// queue several on it (pipelining). Arguments arrive resolved (one payload

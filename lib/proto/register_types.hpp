@@ -7,6 +7,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/type_id.hpp>
 
+#include "proto/cluster_actor.hpp"
 #include "proto/gcs_actor.hpp"
 #include "proto/gcs_chain_actor.hpp"
 #include "proto/messages.hpp"
@@ -75,6 +76,15 @@ CAF_BEGIN_TYPE_ID_BLOCK(cafray, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(cafray, (cafray::gcs_replica_actor))
   CAF_ADD_TYPE_ID(cafray, (cafray::gcs_coordinator_actor))
   CAF_ADD_TYPE_ID(cafray, (cafray::gcs_chain_client_actor))
+  // Cluster mode (proto/cluster_actor.hpp).
+  CAF_ADD_TYPE_ID(cafray, (cafray::store_peer))
+  CAF_ADD_TYPE_ID(cafray, (std::vector<cafray::store_peer>))
+  CAF_ADD_TYPE_ID(cafray, (cafray::member_info))
+  CAF_ADD_TYPE_ID(cafray, (std::vector<cafray::member_info>))
+  CAF_ADD_TYPE_ID(cafray, (cafray::cluster_welcome))
+  CAF_ADD_TYPE_ID(cafray, (cafray::node_status))
+  CAF_ADD_TYPE_ID(cafray, (cafray::cluster_status))
+  CAF_ADD_TYPE_ID(cafray, (cafray::cluster_actor))
 CAF_END_TYPE_ID_BLOCK(cafray)
 
 namespace cafray {

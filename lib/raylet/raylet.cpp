@@ -136,6 +136,8 @@ void enqueue(raylet_pointer self, task_spec spec) {
     return;
   }
   auto missing = st.cfg.arena->missing(deps);
+  if (st.cfg.cluster && !missing.empty())
+    caf::anon_send(st.store, fetch_atom_v, missing);
   for (auto& id : deps)
     if (!std::binary_search(missing.begin(), missing.end(), id))
       if (auto payload = st.cfg.arena->find(id))
@@ -151,7 +153,13 @@ void enqueue(raylet_pointer self, task_spec spec) {
 void admit(raylet_pointer self, task_spec& spec, bool may_spill,
            bool dispatch_now = true) {
   auto& st = self->state;
-  if (may_spill && !st.sched->feasible(spec.resources)) {
+  auto busy = [&] {
+    return st.cluster_size > 1 && st.cfg.spill_backlog > 0
+           && spec.kind == static_cast<uint8_t>(task_kind::normal)
+           && st.sched->ready() + st.sched->waiting() + st.sched->running()
+                >= st.cfg.spill_backlog;
+  };
+  if (may_spill && (!st.sched->feasible(spec.resources) || busy())) {
     record_task(self, spec, task_state::spilled);
     caf::anon_send(st.global, spill_atom_v, std::move(spec));
     return;
@@ -245,6 +253,7 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
   node.id = st.cfg.node;
   node.total = st.cfg.resources;
   node.available = st.cfg.resources;
+  node.address = st.cfg.address;
   node.updated_ns = now_ns();
   st.gcs.put_batch(gcs_table::nodes,
                    {kv_entry{to_key(task_id{node.id.hi, node.id.lo}),
@@ -309,6 +318,9 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
       return i->second;
     },
     [=](stats_atom) { return make_report(self); },
+    [=](members_atom, uint32_t count) {
+      self->state.cluster_size = count;
+    },
     [=](tick_atom) {
       auto& st = self->state;
       flush_rows(self);

@@ -41,6 +41,14 @@ struct raylet_config {
   std::shared_ptr<local_objects> arena;
   /// Which finished lineage the raylet drops from the GCS (none by default).
   lineage_limits lineage;
+  /// Cluster mode: arguments held on other nodes are fetched through the
+  /// store, and tasks beyond `spill_backlog` queued or running here go to
+  /// the global scheduler while other nodes exist (0: never spill for load).
+  bool cluster = false;
+  uint32_t spill_backlog = 0;
+  /// Where this node's process accepts connections ("host:port"), for the
+  /// GCS nodes table; empty in embedded mode.
+  std::string address;
 };
 
 struct raylet_state {
@@ -58,6 +66,7 @@ struct raylet_state {
   lineage_writer lineage;            // task records not yet in the GCS
   lineage_ledger ledger;             // which written lineage is finished
   std::shared_ptr<seal_watch> dep_watch;  // on the arena, for arguments
+  uint32_t cluster_size = 1;              // live nodes, this one included
   bool stopping = false;
 };
 

@@ -14,7 +14,13 @@ void placement::update(const load_report& report) {
     return;
   i->second.total = report.total;
   i->second.available = report.available;
-  i->second.queued = report.queued;
+  // Tasks pipelined on busy workers wait too: what runs beyond the node's
+  // CPUs counts as queued, so a loaded node looks loaded.
+  auto cpus = report.total.count("CPU") ? report.total.at("CPU") / 1000 : 0;
+  auto running = static_cast<int64_t>(report.running);
+  i->second.queued = report.queued
+                     + static_cast<uint64_t>(running > cpus ? running - cpus
+                                                            : 0);
   i->second.placed = 0;
 }
 

@@ -86,7 +86,12 @@ actor_host_actor::behavior_type
 actor_host(host_pointer self, task_spec creation, object_store_actor store,
            gcs_router gcs, std::shared_ptr<local_objects> arena) {
   auto& st = self->state;
-  st.cls = registry::instance().find_class(creation.function);
+  auto& reg = registry::instance();
+  st.cls = reg.find_class(creation.function);
+  if (!st.cls) {
+    reg.load_code(creation.job.hi, creation.job.lo);
+    st.cls = reg.find_class(creation.function);
+  }
   st.store = std::move(store);
   st.gcs = std::move(gcs);
   st.arena = std::move(arena);

@@ -88,7 +88,14 @@ std::string mismatch_text(const std::string& expected, uint64_t got) {
 
 object_payload run_function(const task_spec& spec,
                             const std::vector<object_payload>& resolved) {
-  auto entry = registry::instance().find_function(spec.function);
+  auto& reg = registry::instance();
+  auto entry = reg.find_function(spec.function);
+  if (!entry) {
+    // Another thread may have loaded the job's code meanwhile: look again
+    // whatever this call loaded.
+    reg.load_code(spec.job.hi, spec.job.lo);
+    entry = reg.find_function(spec.function);
+  }
   if (!entry)
     return make_error_payload(errc::unknown_function, spec,
                               "no remote function named '" + spec.function

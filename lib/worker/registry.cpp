@@ -25,6 +25,20 @@ registry& registry::instance() {
   return inst;
 }
 
+void registry::set_code_loader(code_loader loader) {
+  std::lock_guard<std::mutex> guard{loader_mtx_};
+  loader_ = std::move(loader);
+}
+
+bool registry::load_code(uint64_t job_hi, uint64_t job_lo) {
+  code_loader loader;
+  {
+    std::lock_guard<std::mutex> guard{loader_mtx_};
+    loader = loader_;
+  }
+  return loader ? loader(job_hi, job_lo) : false;
+}
+
 void registry::add_function(function_entry entry) {
   std::unique_lock guard{mtx_};
   auto name = entry.name;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -84,7 +85,21 @@ public:
 
   std::vector<const function_entry*> functions() const;
 
+  /// Loads the code libraries of a job (cluster mode: fetched from the
+  /// GCS); returns true if that may have registered new names.
+  using code_loader = std::function<bool(uint64_t job_hi, uint64_t job_lo)>;
+
+  /// Installs the loader a node uses when a task names something this
+  /// process has not registered (nullptr: none).
+  void set_code_loader(code_loader loader);
+
+  /// Runs the loader for a job, if one is installed. Safe from any thread;
+  /// it blocks while the code is fetched.
+  bool load_code(uint64_t job_hi, uint64_t job_lo);
+
 private:
+  std::mutex loader_mtx_;
+  code_loader loader_;
   mutable std::shared_mutex mtx_;
   std::unordered_map<std::string, std::unique_ptr<function_entry>> functions_;
   std::unordered_map<std::string, std::unique_ptr<actor_class_entry>> classes_;

@@ -271,7 +271,12 @@ namespace cafray {
 
 caf::expected<caf::actor> spawn_registered_behavior(caf::actor_system& sys,
                                                     const task_spec& spec) {
-  auto entry = registry::instance().find_behavior(spec.function);
+  auto& reg = registry::instance();
+  auto entry = reg.find_behavior(spec.function);
+  if (!entry) {
+    reg.load_code(spec.job.hi, spec.job.lo);
+    entry = reg.find_behavior(spec.function);
+  }
   if (!entry)
     return make_error(errc::unknown_actor_class,
                       "no behavior named '" + spec.function + "'");

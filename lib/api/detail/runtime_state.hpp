@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -19,6 +21,7 @@
 #include "common/runtime_config.hpp"
 #include "gcs/gcs_client.hpp"
 #include "object_store/local_objects.hpp"
+#include "proto/cluster_actor.hpp"
 #include "proto/raylet_actor.hpp"
 #include "proto/scheduler_actor.hpp"
 #include "worker/task_context.hpp"
@@ -41,6 +44,16 @@ struct runtime {
   std::shared_ptr<detail::release_queue> releases;
   std::shared_ptr<detail::actor_call_table> calls;
   std::shared_ptr<local_objects> objects;  // sealed objects of this node
+  cluster_actor directory;  // the head's (cluster mode)
+  caf::actor published;     // what this process accepts connections for
+  /// A driver of a cluster: the raylet and store are the head's, in
+  /// another process; nothing seals task results in `objects`.
+  bool remote_node = false;
+  /// A driver's holds on task arguments, by the task's result: dropped
+  /// when the result is fetched.
+  std::mutex remote_holds_mtx;
+  std::unordered_map<object_id, std::vector<std::shared_ptr<void>>>
+    remote_holds;
   node_id node;
   job_id job;
   task_id driver;

@@ -43,6 +43,7 @@ inline raylet_actor::behavior_type fake_raylet(caf::actor observer,
     },
     [](stats_atom) { return load_report{}; },
     [](tick_atom) {},
+    [](members_atom, uint32_t) {},
   };
 }
 

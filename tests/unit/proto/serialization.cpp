@@ -152,10 +152,10 @@ void check_sample_error(const error_record& y) {
 
 } // namespace
 
-TEST_CASE("the type-ID block holds 46 plain types and 11 actor handles") {
+TEST_CASE("the type-ID block holds 53 plain types and 12 actor handles") {
   // When this fails, a type was added to register_types.hpp: give it a round
   // trip below (the chain's are in gcs_chain.cpp) and update the count.
-  CHECK_EQ(caf::id_block::cafray::end - caf::id_block::cafray::begin, 57);
+  CHECK_EQ(caf::id_block::cafray::end - caf::id_block::cafray::begin, 65);
   CHECK_EQ(caf::type_id<job_id>::value, caf::id_block::cafray::begin);
   CHECK_EQ(caf::type_id<std::vector<uint8_t>>::value,
            caf::id_block::cafray::begin + 21);
@@ -166,7 +166,9 @@ TEST_CASE("the type-ID block holds 46 plain types and 11 actor handles") {
   CHECK_EQ(caf::type_id<wire::chain_write_batch>::value,
            caf::id_block::cafray::begin + 36);
   CHECK_EQ(caf::type_id<gcs_chain_client_actor>::value,
-           caf::id_block::cafray::end - 1);
+           caf::id_block::cafray::begin + 56);
+  CHECK_EQ(caf::type_id<store_peer>::value, caf::id_block::cafray::begin + 57);
+  CHECK_EQ(caf::type_id<cluster_actor>::value, caf::id_block::cafray::end - 1);
   CHECK_EQ(std::string{caf::type_name<task_spec>::value},
            "cafray::task_spec");
 }
@@ -552,4 +554,61 @@ TEST_CASE_FIXTURE(system_fixture,
   CHECK_EQ(ys[2].error_code, static_cast<uint8_t>(errc::object_lost));
   CHECK_EQ(ys[2].error.code, static_cast<uint8_t>(errc::object_lost));
   CHECK_EQ(ys[2].error.message, "division by zero");
+}
+
+namespace {
+
+member_info sample_member() {
+  member_info m;
+  m.id = node_id{7, 9};
+  m.host = "127.0.0.1";
+  m.port = 65535;
+  m.head = true;
+  m.total = {{"CPU", 2000}, {"special", 1000}};
+  return m;
+}
+
+void check_sample_member(const member_info& m) {
+  CHECK(m.id == (node_id{7, 9}));
+  CHECK_EQ(m.host, "127.0.0.1");
+  CHECK_EQ(m.port, 65535);
+  CHECK(m.head);
+  CHECK_EQ(m.total.at("CPU"), 2000);
+  CHECK_EQ(m.total.at("special"), 1000);
+  CHECK(!m.raylet);
+  CHECK(!m.store);
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(system_fixture, "cluster membership types round trip") {
+  check_sample_member(round_trip(sample_member()));
+  store_peer peer{node_id{1, 2}, "10.0.0.1", 7400, caf::actor{}};
+  auto p = round_trip(peer);
+  CHECK(p.id == (node_id{1, 2}));
+  CHECK_EQ(p.host, "10.0.0.1");
+  CHECK_EQ(p.port, 7400);
+  cluster_welcome w;
+  w.members = {sample_member(), member_info{}};
+  auto w2 = round_trip(w);
+  REQUIRE_EQ(w2.members.size(), 2u);
+  check_sample_member(w2.members[0]);
+  CHECK(w2.gcs.empty());
+  cluster_status s;
+  node_status ns;
+  ns.member = sample_member();
+  ns.alive = false;
+  ns.answered = true;
+  ns.load.queued = 5;
+  ns.store.bytes = 1ull << 40;
+  s.nodes = {ns};
+  s.actors_by_state = {kv_entry{"alive", "4"}};
+  auto s2 = round_trip(s);
+  REQUIRE_EQ(s2.nodes.size(), 1u);
+  check_sample_member(s2.nodes[0].member);
+  CHECK(!s2.nodes[0].alive);
+  CHECK(s2.nodes[0].answered);
+  CHECK_EQ(s2.nodes[0].load.queued, 5u);
+  CHECK_EQ(s2.nodes[0].store.bytes, 1ull << 40);
+  CHECK_EQ(s2.actors_by_state[0].value, "4");
 }

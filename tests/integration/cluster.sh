@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Cluster mode with real processes on 127.0.0.1: a head and two nodes, the
+# seed tour run against them as drivers, a tree reduce spread over the
+# three nodes, a task pinned to a node reading a 64 MiB object put on the
+# head, the status view, bad deployments, and a node leaving on SIGTERM.
+# usage: cluster.sh CAF_NODE BUILD_DIR
+set -euo pipefail
+node=$1
+build=$2
+work=$(mktemp -d)
+pids=()
+
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$work"/*.log; do
+    echo "--- $f" >&2
+    tail -20 "$f" >&2
+  done
+  exit 1
+}
+
+# Waits until FILE holds a line matching PATTERN (at most 10 s).
+await_line() {
+  local file=$1 pattern=$2
+  for _ in $(seq 100); do
+    grep -qE "$pattern" "$file" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "no line matching '$pattern' in $file"
+}
+
+common=(--cafray.num-cpus=2 --scheduler.max-threads=2)
+
+"$node" --cafray.role='"head"' --cafray.port=0 "${common[@]}" \
+  >"$work/head.log" 2>&1 &
+pids+=($!)
+await_line "$work/head.log" 'listening on'
+addr=$(sed -nE 's/.*listening on ([0-9.]+:[0-9]+).*/\1/p' "$work/head.log")
+echo "ok: head at $addr"
+
+"$node" --cafray.role='"node"' --cafray.address="\"$addr\"" "${common[@]}" \
+  >"$work/node1.log" 2>&1 &
+pids+=($!)
+node1=$!
+"$node" --cafray.role='"node"' --cafray.address="\"$addr\"" "${common[@]}" \
+  '--cafray.resources={special = 1}' >"$work/node2.log" 2>&1 &
+pids+=($!)
+await_line "$work/node1.log" 'running'
+await_line "$work/node2.log" 'running'
+
+status() {
+  timeout 10 "$node" status --address "$addr"
+}
+for _ in $(seq 50); do
+  status >"$work/status.txt" 2>&1 || true
+  grep -q '3 nodes, 3 alive' "$work/status.txt" && break
+  sleep 0.1
+done
+grep -q '3 nodes, 3 alive' "$work/status.txt" \
+  || fail "status: $(cat "$work/status.txt")"
+grep -qE 'node .* node .* special 1/1' "$work/status.txt" \
+  || fail "status lacks node 2's special resource: $(cat "$work/status.txt")"
+echo "ok: status shows three live nodes"
+
+export CAFRAY_ADDRESS=$addr
+
+# The seed tour, as drivers of the cluster.
+expect() {
+  local name=$1 expected=$2 actual
+  if ! actual=$(CAFRAY_CODE="$build/examples/lib${name}_code.so" \
+                timeout 60 "$build/examples/$name" 2>&1); then
+    fail "$name: exit code $?: $actual"
+  fi
+  [[ "$actual" == "$expected" ]] \
+    || fail "$name printed: $actual (expected $expected)"
+  echo "ok: $name"
+}
+expect seed_functions "17"
+expect seed_counters "[1, 1, 1, 1]
+[2, 2, 2, 2]
+[3, 3, 3, 3]"
+expect parameter_server "initial: w1=[1, 2, 3] w2=[10, 20]
+pulled:  w1=[1.75, 2.75, 3.75] w2=[13, 23]"
+
+driver() {
+  CAFRAY_CODE="$build/tests/integration/libcluster_driver_code.so" \
+    timeout 120 "$build/tests/integration/cluster_driver" "$@"
+}
+
+out=$(driver tree 2>&1) || fail "tree: $out"
+grep -qx 'sum 523776' <<<"$out" || fail "tree: $out"
+grep -qx 'nodes 3' <<<"$out" || fail "tree did not use every node: $out"
+echo "ok: tree reduce of 1,024 leaves on three nodes"
+
+out=$(driver pinned 2>&1) || fail "pinned: $out"
+grep -qx 'matched 67108864 of 67108864' <<<"$out" || fail "pinned: $out"
+echo "ok: a task on node 2 read every byte of a 64 MiB object put on the head"
+
+# Bad deployments: each exits non-zero within 5 s with a clear message.
+bad() {
+  local what=$1 pattern=$2
+  shift 2
+  local rc=0 start=$SECONDS
+  timeout 5 "$@" >"$work/bad.out" 2>&1 || rc=$?
+  ((rc != 0 && rc != 124)) || fail "$what: exit code $rc"
+  grep -qE "$pattern" "$work/bad.out" \
+    || fail "$what: unexpected message: $(cat "$work/bad.out")"
+  echo "ok: $what: $(grep -E "$pattern" "$work/bad.out" | head -1)"
+}
+port=${addr##*:}
+bad "port in use" "cannot listen on 127.0.0.1:$port" \
+  "$node" --cafray.role='"head"' --cafray.port="$port" "${common[@]}"
+bad "unreachable head" "cannot reach the head at 127.0.0.1:1" \
+  "$node" --cafray.role='"node"' --cafray.address='"127.0.0.1:1"' \
+  "${common[@]}"
+bad "mismatched version" "version_mismatch.*cafray-cluster-1.*other-version" \
+  env CAFRAY_PROTOCOL_VERSION=other-version \
+  "$node" --cafray.role='"node"' --cafray.address="\"$addr\"" "${common[@]}"
+bad "unknown key" "key 'cafray.nodes': unknown key" \
+  "$node" --cafray.role='"node"' --cafray.nodes=3
+
+# A node leaves on SIGTERM: it exits cleanly and the head marks it dead.
+kill -TERM "$node1"
+for _ in $(seq 50); do
+  kill -0 "$node1" 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 "$node1" 2>/dev/null && fail "node 1 still runs 5 s after SIGTERM"
+rc=0
+wait "$node1" || rc=$?
+((rc == 0)) || fail "node 1 exited with $rc"
+status >"$work/status.txt" 2>&1 || fail "status: $(cat "$work/status.txt")"
+grep -q '3 nodes, 2 alive' "$work/status.txt" \
+  || fail "status after SIGTERM: $(cat "$work/status.txt")"
+echo "ok: node 1 left on SIGTERM"

@@ -1,0 +1,114 @@
+// A driver for the cluster test (cluster.sh); built both as a program and,
+// from the same source, as the code library the nodes load.
+//   cluster_driver tree     1,024-leaf tree reduce; prints the sum and how
+//                           many nodes the GCS saw running its tasks
+//   cluster_driver pinned   a task that needs {special: 1} reads a 64 MiB
+//                           object put by the driver; prints the bytes
+//                           that matched
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/scoped_actor.hpp>
+
+#include "api/detail/runtime_state.hpp"
+#include "cafray/cafray.hpp"
+#include "proto/record_codec.hpp"
+
+int64_t leaf(int64_t i) {
+  // Long enough that the head's CPUs fall behind and tasks spill.
+  std::this_thread::sleep_for(std::chrono::milliseconds{2});
+  return i;
+}
+CAFRAY_REMOTE(leaf);
+
+int64_t add(int64_t x, int64_t y) {
+  return x + y;
+}
+CAFRAY_REMOTE(add);
+
+uint8_t pattern(uint64_t i) {
+  return static_cast<uint8_t>((i * 7 + 3) & 0xff);
+}
+
+uint64_t count_matching(std::vector<uint8_t> data) {
+  uint64_t n = 0;
+  for (uint64_t i = 0; i < data.size(); ++i)
+    n += data[i] == pattern(i) ? 1 : 0;
+  return n;
+}
+CAFRAY_REMOTE(count_matching);
+
+namespace {
+
+/// Distinct nodes named by task rows in the GCS (tasks that waited or ran
+/// there, not the ones only spilled from there).
+size_t nodes_that_ran_tasks() {
+  auto& r = cafray::detail::rt();
+  std::set<cafray::node_id> nodes;
+  caf::scoped_actor self{*r.sys};
+  for (auto& shard : r.gcs.shards())
+    self
+      ->request(shard, std::chrono::seconds{10}, cafray::scan_atom_v,
+                static_cast<uint8_t>(cafray::gcs_table::tasks), std::string{})
+      .receive(
+        [&](std::vector<cafray::kv_entry>& rows) {
+          for (auto& row : rows)
+            if (auto recs = cafray::decode_segment(row.value))
+              for (auto& rec : *recs)
+                if (rec.state
+                  != static_cast<uint8_t>(cafray::task_state::spilled))
+                  nodes.insert(rec.node);
+        },
+        [&](caf::error& err) {
+          std::cerr << "scan failed: " << caf::to_string(err) << "\n";
+        });
+  return nodes.size();
+}
+
+int tree() {
+  std::vector<cafray::object_ref<int64_t>> level;
+  for (int64_t i = 0; i < 1024; ++i)
+    level.push_back(cafray::task(leaf).remote(i));
+  while (level.size() > 1) {
+    std::vector<cafray::object_ref<int64_t>> next;
+    for (size_t i = 0; i + 1 < level.size(); i += 2)
+      next.push_back(cafray::task(add).remote(level[i], level[i + 1]));
+    level = std::move(next);
+  }
+  std::cout << "sum " << cafray::get(level.front()) << "\n";
+  // Task rows reach the GCS on the raylets' next heartbeat.
+  std::this_thread::sleep_for(std::chrono::milliseconds{500});
+  std::cout << "nodes " << nodes_that_ran_tasks() << "\n";
+  return 0;
+}
+
+int pinned() {
+  std::vector<uint8_t> data(64 << 20);
+  for (uint64_t i = 0; i < data.size(); ++i)
+    data[i] = pattern(i);
+  auto ref = cafray::put(data);
+  auto n = cafray::task(count_matching)
+             .resources({{"special", 1}})
+             .remote(ref);
+  std::cout << "matched " << cafray::get(n) << " of " << data.size() << "\n";
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string what = argc > 1 ? argv[1] : "";
+  if (what != "tree" && what != "pinned") {
+    std::cerr << "usage: cluster_driver tree|pinned\n";
+    return 2;
+  }
+  cafray::init();
+  auto rc = what == "tree" ? tree() : pinned();
+  cafray::shutdown();
+  return rc;
+}
