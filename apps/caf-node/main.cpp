@@ -9,6 +9,7 @@
 #include "node/node_config.hpp"
 #include "node/run.hpp"
 #include "node/status.hpp"
+#include "node/worker_main.hpp"
 
 namespace {
 
@@ -78,9 +79,33 @@ int status_command(int argc, char** argv) {
   std::_Exit(rc);
 }
 
+/// `caf-node worker --agent HOST:PORT --index N`: started by a node's raylet.
+int worker_command(int argc, char** argv) {
+  std::string agent;
+  long index = -1;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    std::string arg = argv[i];
+    if (arg == "--agent")
+      agent = argv[i + 1];
+    else if (arg == "--index")
+      index = std::strtol(argv[i + 1], nullptr, 10);
+  }
+  if (agent.empty() || index < 0) {
+    std::fprintf(stderr, "caf-node worker: needs --agent HOST:PORT and "
+                         "--index N (a node's raylet starts workers)\n");
+    return 2;
+  }
+  auto rc = cafray::node::run_worker(agent, static_cast<uint32_t>(index));
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(rc);
+}
+
 int main(int argc, char** argv) {
   if (argc > 1 && std::string{argv[1]} == "status")
     return status_command(argc, argv);
+  if (argc > 1 && std::string{argv[1]} == "worker")
+    return worker_command(argc, argv);
   arguments args;
   if (auto err = parse_arguments(argc, argv, args); !err.empty()) {
     std::fprintf(stderr, "caf-node: %s\n", err.c_str());

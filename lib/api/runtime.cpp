@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -16,6 +18,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include <fmt/core.h>
 
 #include "api/behavior.hpp"
 #include "api/core_worker.hpp"
@@ -23,6 +26,8 @@
 #include "api/detail/runtime_state.hpp"
 #include "cluster/connect.hpp"
 #include "cluster/directory.hpp"
+#include "cluster/node_agent.hpp"
+#include "worker/process.hpp"
 #include "api/detail/waiters.hpp"
 #include "gcs/gcs_client.hpp"
 #include "object_store/object_store.hpp"
@@ -127,6 +132,23 @@ raylet_config make_raylet_config(runtime& r) {
                                                    raylet_actor raylet) {
     return spawn_worker(sys, index, std::move(raylet), store, router, arena);
   };
+  if (r.agent) {
+    // Worker processes: started here, they attach to the node's agent and
+    // register with the raylet themselves.
+    rc.worker_processes = true;
+    auto exe = r.cfg.worker_executable.empty() ? self_executable()
+                                               : r.cfg.worker_executable;
+    auto agent = "127.0.0.1:" + std::to_string(r.agent_port);
+    rc.factory.worker = [exe, agent](uint32_t index, raylet_actor) {
+      auto pid = start_process(exe, {"worker", "--agent", agent, "--index",
+                                     std::to_string(index)});
+      if (pid < 0)
+        fmt::print(stderr, "[raylet] cannot start worker process {}: {}\n",
+                   exe, std::strerror(errno));
+      return worker_actor{};
+    };
+    rc.factory.reap = [](int32_t pid) { reap(pid); };
+  }
   rc.factory.actor_host = [&sys, store, router,
                            arena](const task_spec& spec) {
     return caf::actor_cast<caf::actor>(
@@ -222,6 +244,78 @@ member_info describe_self(runtime& r, bool head) {
   return self;
 }
 
+/// A head or node with worker processes: the agent they attach to, on a
+/// port of its own on the loopback interface.
+void open_agent(runtime& r) {
+  if (!r.cfg.worker_processes)
+    return;
+  r.agent = spawn_node_agent(*r.sys);
+  auto port = r.sys->middleman().publish(r.agent, 0, "127.0.0.1", false);
+  if (!port)
+    throw error{errc::invalid_config, "cannot open the worker port: "
+                                        + r.sys->render(port.error())};
+  r.agent_port = *port;
+}
+
+/// Tells the agent how workers reach this node (the node first).
+void welcome_workers(runtime& r, std::vector<member_info> members) {
+  if (!r.agent)
+    return;
+  cluster_welcome w;
+  w.gcs = r.gcs.router().shards();
+  w.global = r.global;
+  auto self = describe_self(r, r.cfg.role == "head");
+  members.erase(std::remove_if(members.begin(), members.end(),
+                               [&](const member_info& m) {
+                                 return m.id == self.id;
+                               }),
+                members.end());
+  members.insert(members.begin(), std::move(self));
+  w.members = std::move(members);
+  caf::anon_send(r.agent, put_atom_v, std::move(w));
+}
+
+/// A worker process of a node: attaches to the node's agent, runs one
+/// worker slot, and submits, puts and gets through the node.
+void start_worker(runtime& r) {
+  auto& sys = *r.sys;
+  auto ep = parse_endpoint(r.cfg.address);
+  throw_unless(ep ? caf::error{} : ep.error());
+  auto agent = sys.middleman().remote_actor<node_agent_actor>(ep->host,
+                                                              ep->port);
+  if (!agent)
+    throw error{errc::peer_unreachable,
+                "cannot reach the node agent at " + r.cfg.address + ": "
+                  + sys.render(agent.error())};
+  cluster_welcome welcome;
+  {
+    caf::scoped_actor self{sys};
+    caf::error failure;
+    self->request(*agent, cluster_join_timeout, attach_atom_v,
+                  protocol_version())
+      .receive([&](cluster_welcome& w) { welcome = std::move(w); },
+               [&](caf::error& err) { failure = std::move(err); });
+    throw_unless(failure);
+  }
+  if (welcome.members.empty())
+    throw error{errc::runtime_error, "the node agent named no node"};
+  auto& node = welcome.members.front();
+  connect_members(sys, welcome.members, node.id);
+  r.gcs = gcs_client{gcs_router{welcome.gcs}};
+  r.global = welcome.global;
+  r.node = node.id;
+  r.raylet = node.raylet;
+  r.store = node.store;
+  r.remote_node = true;
+  r.objects = std::make_shared<local_objects>();
+  spawn_core(r);
+  install_code_loader(r);
+  r.worker = spawn_worker(sys, r.cfg.worker_index, r.raylet, r.store,
+                          r.gcs.router(), r.objects);
+  caf::anon_send(r.raylet, register_atom_v, r.cfg.worker_index, r.worker,
+                 static_cast<int32_t>(::getpid()));
+}
+
 /// Embedded, or a head: the whole runtime in this process.
 void start_local(runtime& r) {
   auto& sys = *r.sys;
@@ -234,6 +328,7 @@ void start_local(runtime& r) {
   if (r.cfg.role == "head") {
     r.directory = spawn_cluster_directory(sys, r.gcs.router(), r.global);
     r.cfg.port = listen(r, r.directory);
+    open_agent(r);
   }
   spawn_node_components(r);
   spawn_core(r);
@@ -242,6 +337,7 @@ void start_local(runtime& r) {
     install_code_loader(r);
     auto welcome = join_as(sys, r.directory, describe_self(r, true));
     throw_unless(welcome ? caf::error{} : welcome.error());
+    welcome_workers(r, welcome->members);
   }
 }
 
@@ -257,6 +353,7 @@ void start_node(runtime& r) {
   r.gcs = gcs_client{gcs_router{welcome->gcs}};
   r.global = welcome->global;
   r.node = make_random_id<node_id>();
+  open_agent(r);
   // Peers connect here: open the port before anyone learns of this node.
   spawn_node_components(r);
   r.cfg.port = listen(r, r.store);
@@ -267,6 +364,7 @@ void start_node(runtime& r) {
   install_code_loader(r);
   auto joined = join_as(sys, r.directory, describe_self(r, false));
   throw_unless(joined ? caf::error{} : joined.error());
+  welcome_workers(r, joined->members);
 }
 
 /// A driver of a running cluster: its tasks go to the head's raylet (and
@@ -304,6 +402,8 @@ void start(runtime& r) {
   auto& role = r.cfg.role;
   if (role == "node")
     start_node(r);
+  else if (role == "worker")
+    start_worker(r);
   else if (role == "head" || r.cfg.address.empty())
     start_local(r);
   else
@@ -314,7 +414,7 @@ void start(runtime& r) {
 /// and store belong to the head; a node's GCS and global scheduler too).
 void stop(runtime& r) {
   auto& role = r.cfg.role;
-  bool driver = r.remote_node;
+  bool driver = r.remote_node && role != "worker";
   if (!role.empty() || driver)
     registry::instance().set_code_loader(nullptr);
   if (role == "node" && r.directory)
@@ -324,6 +424,9 @@ void stop(runtime& r) {
   if (r.published)
     static_cast<void>(r.sys->middleman().unpublish(r.published, r.cfg.port));
   r.published = nullptr;
+  if (r.agent)
+    static_cast<void>(
+      r.sys->middleman().unpublish(r.agent, r.agent_port));
   {
     caf::scoped_actor self{*r.sys};
     std::vector<caf::actor> own;
@@ -334,7 +437,8 @@ void stop(runtime& r) {
                       caf::actor_cast<caf::actor>(r.directory)}) {
       if (!hdl)
         continue;
-      if (driver && hdl != caf::actor_cast<caf::actor>(r.core))
+      if ((driver || role == "worker")
+          && hdl != caf::actor_cast<caf::actor>(r.core))
         continue;
       if (role == "node"
           && (hdl == caf::actor_cast<caf::actor>(r.global)
@@ -342,6 +446,10 @@ void stop(runtime& r) {
         continue;
       own.push_back(hdl);
     }
+    if (r.worker)
+      own.push_back(caf::actor_cast<caf::actor>(r.worker));
+    if (r.agent)
+      own.push_back(caf::actor_cast<caf::actor>(r.agent));
     for (auto& hdl : own)
       self->send_exit(hdl, caf::exit_reason::user_shutdown);
     self->wait_for(own);
@@ -352,6 +460,8 @@ void stop(runtime& r) {
   r.store = nullptr;
   r.global = nullptr;
   r.directory = nullptr;
+  r.worker = nullptr;
+  r.agent = nullptr;
   // Destroying an owned system waits for the remaining actors (workers and
   // actor hosts got their exit from the raylet).
   r.own_sys.reset();
@@ -383,10 +493,12 @@ void init_impl(caf::actor_system* user_sys, const runtime_config& cfg) {
                                                    && r->cfg.role.empty())
       r->cfg.address = env;
   }
-  if (r->cfg.role != "" && r->cfg.role != "head" && r->cfg.role != "node")
+  if (r->cfg.role != "" && r->cfg.role != "head" && r->cfg.role != "node"
+      && r->cfg.role != "worker")
     throw error{errc::invalid_config, "role '" + r->cfg.role
                                         + "': expected \"head\" or \"node\""};
-  if (r->cfg.role == "node" && r->cfg.address.empty())
+  if ((r->cfg.role == "node" || r->cfg.role == "worker")
+      && r->cfg.address.empty())
     throw error{errc::invalid_config,
                 "a node needs the head's address (cafray.address)"};
   bool networked = !r->cfg.role.empty() || !r->cfg.address.empty();

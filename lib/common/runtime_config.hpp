@@ -34,6 +34,19 @@ struct runtime_config {
   /// variable CAFRAY_CODE (colon-separated paths) adds to them.
   std::vector<std::string> code_libraries;
 
+  /// Head and node: run tasks in worker processes (one per worker slot,
+  /// started on demand, replaced when they die) instead of threads of this
+  /// process. Actors stay in this process.
+  bool worker_processes = true;
+
+  /// The program a head or node starts as its worker processes, with
+  /// arguments `worker --agent HOST:PORT --index N`; empty: this process's
+  /// own executable (right for caf-node).
+  std::string worker_executable;
+
+  /// Set by `caf-node worker` for the worker slot it runs.
+  uint32_t worker_index = 0;
+
   /// Cluster mode: a node sends tasks to the global scheduler once this
   /// many are queued or running on it and other nodes exist; 0 uses four
   /// per CPU.

@@ -76,6 +76,24 @@ string_key(std::string name, std::string runtime_config::*field,
   return d;
 }
 
+/// A boolean field of runtime_config.
+key_descriptor bool_key(std::string name, bool runtime_config::*field,
+                        std::string meaning) {
+  key_descriptor d;
+  d.name = std::move(name);
+  d.type = "boolean (true or false)";
+  d.default_value = runtime_config{}.*field ? "true" : "false";
+  d.meaning = std::move(meaning);
+  d.apply = [field](const caf::config_value& x, node_config& out) {
+    auto* b = caf::get_if<bool>(&x);
+    if (b == nullptr)
+      return "expected true or false" + got(x);
+    out.runtime.*field = *b;
+    return std::string{};
+  };
+  return d;
+}
+
 std::string check_address(const std::string& str) {
   if (str.empty())
     return {};
@@ -175,6 +193,11 @@ std::vector<key_descriptor> make_descriptors() {
   xs.emplace_back(integer_key("cafray.port", &rc::port, 0, 65535,
                               "Port a head or node accepts cluster "
                               "connections on; 0 picks a free one."));
+  xs.emplace_back(bool_key("cafray.worker-processes",
+                           &rc::worker_processes,
+                           "Head and node run tasks in worker processes "
+                           "(started on demand, replaced when they die); "
+                           "false runs them on threads of caf-node."));
   xs.emplace_back(integer_key("cafray.spill-backlog", &rc::spill_backlog, 0,
                               1 << 20,
                               "Tasks queued or running on a node beyond "

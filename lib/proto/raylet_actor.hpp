@@ -10,6 +10,15 @@
 
 namespace cafray {
 
+/// A worker executes one task at a time, in arrival order; its raylet may
+/// queue several on it (pipelining). Arguments arrive resolved (one payload
+/// per argument, empty for inline values). `steal` asks it to give back up
+/// to that many queued tasks it has not started (newest first), answered
+/// with a `handback` to its raylet, empty if nothing was left.
+using worker_actor = caf::typed_actor<
+  caf::reacts_to<execute_atom, std::vector<task_assignment>>,
+  caf::reacts_to<steal_atom, uint32_t>>;
+
 /// A node's local scheduler: dependency waits, ready queue, resources and
 /// the worker pool.
 using raylet_actor = caf::typed_actor<
@@ -41,16 +50,11 @@ using raylet_actor = caf::typed_actor<
   // Internal heartbeat timer.
   caf::reacts_to<tick_atom>,
   // Cluster mode: the number of live nodes (from the head's directory).
-  caf::reacts_to<members_atom, uint32_t>>;
-
-/// A worker executes one task at a time, in arrival order; its raylet may
-/// queue several on it (pipelining). Arguments arrive resolved (one payload
-/// per argument, empty for inline values). `steal` asks it to give back up
-/// to that many queued tasks it has not started (newest first), answered
-/// with a `handback` to its raylet, empty if nothing was left.
-using worker_actor = caf::typed_actor<
-  caf::reacts_to<execute_atom, std::vector<task_assignment>>,
-  caf::reacts_to<steal_atom, uint32_t>>;
+  caf::reacts_to<members_atom, uint32_t>,
+  // A worker process started for slot `n` runs (its pid, for reaping).
+  caf::reacts_to<register_atom, uint32_t, worker_actor, int32_t>,
+  // Internal: worker process `n` should have registered by now.
+  caf::reacts_to<timeout_atom, uint32_t>>;
 
 /// Hosts one class-based actor instance. Calls run one at a time in mailbox
 /// order; results go to the caller's core worker as

@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "common/ids.hpp"
+#include "proto/gcs_router.hpp"
 #include "proto/messages.hpp"
 
 namespace cafray {
@@ -256,6 +257,19 @@ caf::expected<T> decode_record(const std::string& bytes) {
   if (auto err = source(result))
     return make_error(errc::storage_error, "cannot decode record");
   return result;
+}
+
+/// Records a failure in the GCS errors table (what `error_info` lists).
+inline void report_error(const gcs_router& gcs, const error_record& err) {
+  if (gcs.empty())
+    return;
+  // Key: time first so that a scan lists errors in the order they happened.
+  std::string key;
+  key.reserve(24);
+  for (int i = 7; i >= 0; --i)
+    key.push_back(static_cast<char>((err.time_ns >> (8 * i)) & 0xff));
+  key += to_key(err.task);
+  gcs.put_batch(gcs_table::errors, {kv_entry{key, encode_record(err)}});
 }
 
 } // namespace cafray

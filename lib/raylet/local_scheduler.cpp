@@ -161,7 +161,7 @@ local_scheduler::dispatch(uint32_t& want_workers) {
       }
       // Resources are free but no worker is idle (some are blocked): a new
       // worker runs this in parallel, which beats queueing it.
-      auto alive = static_cast<uint32_t>(workers_.size());
+      auto alive = static_cast<uint32_t>(workers_.size() - dead_);
       if (alive + want_workers < max_workers_) {
         ++want_workers;
         acquire(demand);
@@ -238,6 +238,23 @@ std::vector<local_scheduler::steal_request> local_scheduler::steals() {
     result.push_back(steal_request{w, slot.in_flight / 2});
   }
   return result;
+}
+
+void local_scheduler::worker_died(uint32_t worker) {
+  if (worker >= workers_.size())
+    return;
+  auto& slot = workers_[worker];
+  if (slot.status == worker_status::dead)
+    return;
+  if (slot.status == worker_status::busy)
+    give_back(slot.held);
+  running_ -= std::min<size_t>(slot.in_flight, running_);
+  slot.in_flight = 0;
+  slot.held.clear();
+  slot.status = worker_status::dead;
+  slot.steal_pending = false;
+  idle_.erase(std::remove(idle_.begin(), idle_.end(), worker), idle_.end());
+  ++dead_;
 }
 
 void local_scheduler::worker_blocked(uint32_t worker) {

@@ -30,7 +30,7 @@ public:
     std::vector<object_payload> resolved;
   };
 
-  enum class worker_status : uint8_t { idle, busy, blocked };
+  enum class worker_status : uint8_t { idle, busy, blocked, dead };
 
   /// `pipeline_depth` bounds how many tasks queue on one busy worker when
   /// no resources are free (1 disables pipelining).
@@ -58,6 +58,10 @@ public:
 
   void task_done(uint32_t worker);
   void worker_blocked(uint32_t worker);
+
+  /// A worker died: what it held is free again, its tasks are gone (the
+  /// caller retries or fails them), and the slot is never used again.
+  void worker_died(uint32_t worker);
   void worker_unblocked(uint32_t worker);
 
   /// A worker gave back `count` queued tasks it had not started; the caller
@@ -97,8 +101,9 @@ public:
   size_t running() const {
     return running_;
   }
+  /// Live workers (dead slots are not counted).
   size_t workers() const {
-    return workers_.size();
+    return workers_.size() - dead_;
   }
   worker_status status(uint32_t worker) const {
     return workers_[worker].status;
@@ -126,6 +131,7 @@ private:
   resource_map total_;
   resource_map available_;
   uint32_t max_workers_;
+  size_t dead_ = 0;
   uint32_t pipeline_depth_;
   std::unordered_map<uint64_t, queued_task> waiting_;
   std::unordered_map<object_id, std::vector<uint64_t>> waiting_on_;

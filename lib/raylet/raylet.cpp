@@ -75,6 +75,135 @@ void record_actor(raylet_pointer self, const actor_record& rec) {
     st.gcs.put_batch(gcs_table::actor_names, {kv_entry{rec.name, key}});
 }
 
+// -- worker processes ----------------------------------------------------------
+
+/// A worker process that has not registered by then is given up.
+constexpr auto worker_start_timeout = std::chrono::seconds{20};
+
+void on_worker_down(raylet_pointer self, uint32_t w);
+
+void start_worker(raylet_pointer self) {
+  auto& st = self->state;
+  auto index = st.sched->add_worker();
+  if (st.cfg.worker_processes)
+    st.processes.emplace_back();
+  st.workers.emplace_back(
+    st.cfg.factory.worker(index, caf::actor_cast<raylet_actor>(self)));
+  if (st.cfg.worker_processes)
+    caf::delayed_anon_send(caf::actor_cast<raylet_actor>(self),
+                           worker_start_timeout, timeout_atom_v, index);
+}
+
+void send_batch(raylet_pointer self, uint32_t w,
+                std::vector<task_assignment> batch) {
+  auto& st = self->state;
+  if (!st.cfg.worker_processes) {
+    caf::anon_send(st.workers[w], execute_atom_v, std::move(batch));
+    return;
+  }
+  auto& slot = st.processes[w];
+  for (auto& a : batch)
+    slot.assigned.push_back(a.spec);
+  if (!st.workers[w]) {
+    // Still starting: the batch goes out when it registers.
+    for (auto& a : batch)
+      slot.unsent.push_back(std::move(a));
+    return;
+  }
+  caf::anon_send(st.workers[w], execute_atom_v, std::move(batch));
+}
+
+/// Removes the task with this ID from a worker's books.
+void forget(raylet_state::process_slot& slot, const task_id& id) {
+  auto& xs = slot.assigned;
+  if (!xs.empty() && xs.front().id == id) {
+    xs.erase(xs.begin());
+    return;
+  }
+  for (auto i = xs.begin(); i != xs.end(); ++i)
+    if (i->id == id) {
+      xs.erase(i);
+      return;
+    }
+}
+
+void enqueue(raylet_pointer self, task_spec spec);
+
+void send_steal(raylet_pointer self, uint32_t w, uint32_t count) {
+  auto& st = self->state;
+  if (!st.cfg.worker_processes || st.workers[w]) {
+    caf::anon_send(st.workers[w], steal_atom_v, count);
+    return;
+  }
+  // A worker still starting: its tasks are still here, hand them back now.
+  auto& slot = st.processes[w];
+  std::vector<task_spec> back;
+  while (count-- > 0 && !slot.unsent.empty()) {
+    back.push_back(std::move(slot.unsent.back().spec));
+    slot.unsent.pop_back();
+  }
+  for (auto& spec : back)
+    forget(slot, spec.id);
+  st.sched->handed_back(w, back.size());
+  for (auto& spec : back)
+    enqueue(self, std::move(spec));
+}
+
+void record_task(raylet_pointer self, const task_spec& spec, task_state s);
+
+/// A task lost with its worker process, and no retries left.
+void fail_lost_task(raylet_pointer self, const task_spec& spec) {
+  auto& st = self->state;
+  object_payload failure;
+  failure.error_code = static_cast<uint8_t>(errc::worker_died);
+  failure.error.code = failure.error_code;
+  failure.error.task = spec.id;
+  failure.error.function = spec.function;
+  failure.error.message = "the worker process running the task died and "
+                          "no retries were left";
+  failure.error.time_ns = now_ns();
+  report_error(st.gcs, failure.error);
+  std::vector<object_id> ids;
+  std::vector<object_payload> payloads;
+  for (uint32_t i = 1; i <= std::max(1u, spec.num_returns); ++i) {
+    ids.push_back(spec.return_id(i));
+    payloads.push_back(failure);
+  }
+  caf::anon_send(st.store, put_atom_v, std::move(ids), std::move(payloads));
+  st.ledger.finished(spec.id);
+}
+
+void dispatch(raylet_pointer self);
+
+/// A worker process died (crashed, killed): its slot is gone; the task it
+/// ran is retried while its retries last, the ones queued behind it are
+/// scheduled again, and a new process takes over when work waits.
+void on_worker_down(raylet_pointer self, uint32_t w) {
+  auto& st = self->state;
+  auto slot = std::move(st.processes[w]);
+  st.processes[w] = raylet_state::process_slot{};
+  st.worker_by_addr.erase(st.workers[w].address());
+  st.workers[w] = nullptr;
+  st.sched->worker_died(w);
+  if (st.cfg.factory.reap)
+    st.cfg.factory.reap(slot.pid);
+  if (st.stopping)
+    return;
+  for (size_t i = 0; i < slot.assigned.size(); ++i) {
+    auto& spec = slot.assigned[i];
+    // Only the first one was running; the others had not started.
+    if (i == 0) {
+      if (spec.max_retries <= 0) {
+        fail_lost_task(self, spec);
+        continue;
+      }
+      --spec.max_retries;
+    }
+    enqueue(self, std::move(spec));
+  }
+  dispatch(self);
+}
+
 void dispatch(raylet_pointer self) {
   auto& st = self->state;
   for (int round = 0; round < 2; ++round) {
@@ -86,16 +215,13 @@ void dispatch(raylet_pointer self) {
       batches[a.worker].push_back(
         task_assignment{std::move(a.spec), std::move(a.resolved)});
     for (auto& [w, batch] : batches)
-      caf::anon_send(st.workers[w], execute_atom_v, std::move(batch));
+      send_batch(self, w, std::move(batch));
     for (auto& req : st.sched->steals())
-      caf::anon_send(st.workers[req.victim], steal_atom_v, req.count);
+      send_steal(self, req.victim, req.count);
     if (want == 0 || st.stopping)
       return;
-    for (uint32_t i = 0; i < want; ++i) {
-      auto index = st.sched->add_worker();
-      st.workers.emplace_back(
-        st.cfg.factory.worker(index, caf::actor_cast<raylet_actor>(self)));
-    }
+    for (uint32_t i = 0; i < want; ++i)
+      start_worker(self);
   }
 }
 
@@ -184,6 +310,11 @@ load_report make_report(raylet_pointer self) {
 
 void on_actor_down(raylet_pointer self, const caf::down_msg& msg) {
   auto& st = self->state;
+  if (auto w = st.worker_by_addr.find(msg.source);
+      w != st.worker_by_addr.end()) {
+    on_worker_down(self, w->second);
+    return;
+  }
   auto i = st.actor_by_addr.find(msg.source);
   if (i == st.actor_by_addr.end())
     return;
@@ -239,16 +370,14 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
     st.stopping = true;
     flush_rows(self);
     for (auto& w : st.workers)
-      caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+      if (w)
+        caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
     for (auto& kvp : st.actors)
       caf::anon_send_exit(kvp.second, caf::exit_reason::user_shutdown);
     self->quit(msg.reason);
   });
-  for (uint32_t i = 0; i < st.cfg.num_workers; ++i) {
-    auto index = st.sched->add_worker();
-    st.workers.emplace_back(
-      st.cfg.factory.worker(index, caf::actor_cast<raylet_actor>(self)));
-  }
+  for (uint32_t i = 0; i < st.cfg.num_workers; ++i)
+    start_worker(self);
   node_record node;
   node.id = st.cfg.node;
   node.total = st.cfg.resources;
@@ -278,10 +407,14 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
       // Completion is not written to the GCS: the task's object is the
       // record of it, and a row per finished task would double the GCS
       // load of every task (failures go to the errors table).
+      auto& st = self->state;
       for (size_t i = 0; i < ids.size(); ++i) {
-        self->state.sched->task_done(worker);
-        self->state.ledger.finished(ids[i]);
+        st.sched->task_done(worker);
+        st.ledger.finished(ids[i]);
       }
+      if (st.cfg.worker_processes && worker < st.processes.size())
+        for (auto& id : ids)
+          forget(st.processes[worker], id);
       dispatch(self);
     },
     [=](blocked_atom, uint32_t worker) {
@@ -292,7 +425,11 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
       self->state.sched->worker_unblocked(worker);
     },
     [=](handback_atom, uint32_t worker, std::vector<task_spec>& tasks) {
-      self->state.sched->handed_back(worker, tasks.size());
+      auto& st = self->state;
+      if (st.cfg.worker_processes && worker < st.processes.size())
+        for (auto& spec : tasks)
+          forget(st.processes[worker], spec.id);
+      st.sched->handed_back(worker, tasks.size());
       for (auto& spec : tasks)
         enqueue(self, std::move(spec));
       dispatch(self);
@@ -320,6 +457,35 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
     [=](stats_atom) { return make_report(self); },
     [=](members_atom, uint32_t count) {
       self->state.cluster_size = count;
+    },
+    [=](timeout_atom, uint32_t index) {
+      auto& st = self->state;
+      if (index < st.workers.size() && !st.workers[index]
+          && st.sched->status(index) != local_scheduler::worker_status::dead) {
+        fmt::print(stderr, "[raylet] worker process {} did not start\n",
+                   index);
+        on_worker_down(self, index);
+      }
+    },
+    [=](register_atom, uint32_t index, worker_actor& worker, int32_t pid) {
+      auto& st = self->state;
+      if (!st.cfg.worker_processes || index >= st.workers.size()
+          || st.workers[index] || st.stopping
+          || st.sched->status(index) == local_scheduler::worker_status::dead) {
+        caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+        return;
+      }
+      self->monitor(worker);
+      st.worker_by_addr[worker.address()] = index;
+      st.workers[index] = worker;
+      auto& slot = st.processes[index];
+      slot.pid = pid;
+      if (!slot.unsent.empty())
+        caf::anon_send(worker, execute_atom_v, std::move(slot.unsent));
+      slot.unsent.clear();
+      if (slot.unsent_steal > 0)
+        caf::anon_send(worker, steal_atom_v, slot.unsent_steal);
+      slot.unsent_steal = 0;
     },
     [=](tick_atom) {
       auto& st = self->state;

@@ -25,6 +25,8 @@ struct worker_factory {
   std::function<worker_actor(uint32_t index, raylet_actor raylet)> worker;
   std::function<caf::actor(const task_spec& creation)> actor_host;
   std::function<caf::expected<caf::actor>(const task_spec& spawn)> behavior;
+  /// Worker processes: collects a dead one (no zombie).
+  std::function<void(int32_t pid)> reap;
 };
 
 struct raylet_config {
@@ -49,6 +51,12 @@ struct raylet_config {
   /// Where this node's process accepts connections ("host:port"), for the
   /// GCS nodes table; empty in embedded mode.
   std::string address;
+  /// Workers are processes: `factory.worker` starts one and returns no
+  /// handle; the process registers later (tasks for it wait in the raylet
+  /// meanwhile). A worker process that dies is replaced, and its unfinished
+  /// tasks are retried while `max_retries` allows, or fail with
+  /// errc::worker_died.
+  bool worker_processes = false;
 };
 
 struct raylet_state {
@@ -67,6 +75,15 @@ struct raylet_state {
   lineage_ledger ledger;             // which written lineage is finished
   std::shared_ptr<seal_watch> dep_watch;  // on the arena, for arguments
   uint32_t cluster_size = 1;              // live nodes, this one included
+  // Worker processes (cfg.worker_processes).
+  struct process_slot {
+    std::vector<task_assignment> unsent;  // dispatched before it registered
+    uint32_t unsent_steal = 0;
+    std::vector<task_spec> assigned;      // sent and not reported done
+    int32_t pid = 0;
+  };
+  std::vector<process_slot> processes;
+  std::unordered_map<caf::actor_addr, uint32_t> worker_by_addr;
   bool stopping = false;
 };
 

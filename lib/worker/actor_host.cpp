@@ -6,6 +6,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "proto/guards.hpp"
+#include "proto/record_codec.hpp"
 #include "worker/executor.hpp"
 #include "worker/worker.hpp"
 

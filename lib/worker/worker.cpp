@@ -14,18 +14,6 @@
 
 namespace cafray {
 
-void report_error(const gcs_router& gcs, const error_record& err) {
-  if (gcs.empty())
-    return;
-  // Key: time first so that a scan lists errors in the order they happened.
-  std::string key;
-  key.reserve(24);
-  for (int i = 7; i >= 0; --i)
-    key.push_back(static_cast<char>((err.time_ns >> (8 * i)) & 0xff));
-  key += to_key(err.task);
-  gcs.put_batch(gcs_table::errors, {kv_entry{key, encode_record(err)}});
-}
-
 bool task_queue::push(item& x) {
   {
     std::lock_guard<std::mutex> guard{mtx_};

@@ -85,7 +85,7 @@ worker_actor spawn_worker(caf::actor_system& sys, uint32_t index,
                           std::shared_ptr<local_objects> arena = nullptr);
 
 /// Records a failed task in the GCS errors table (fire and forget).
-void report_error(const gcs_router& gcs, const error_record& err);
+// report_error: see proto/record_codec.hpp.
 
 /// Spawns the typed behavior a spec (function = behavior name) names, with
 /// its inline arguments.

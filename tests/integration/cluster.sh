@@ -112,6 +112,40 @@ out=$(driver pinned 2>&1) || fail "pinned: $out"
 grep -qx 'matched 67108864 of 67108864' <<<"$out" || fail "pinned: $out"
 echo "ok: a task on node 2 read every byte of a 64 MiB object put on the head"
 
+# A worker process killed mid-task: the task runs again in a new worker
+# process; with no retries left, get fails with worker_died within 5 s.
+crash_run() {
+  local retries=$1 file="$work/pids-$1"
+  driver crash "$file" "$retries" >"$work/crash.out" 2>&1 &
+  local driver_pid=$!
+  for _ in $(seq 100); do
+    [[ -s $file ]] && break
+    sleep 0.1
+  done
+  [[ -s $file ]] || fail "crash: the task never started: $(cat "$work/crash.out")"
+  local victim
+  victim=$(head -1 "$file")
+  kill -KILL "$victim"
+  local killed_at=$SECONDS
+  wait "$driver_pid" || fail "crash driver: $(cat "$work/crash.out")"
+  echo "$killed_at $SECONDS"
+}
+crash_run 3 >/dev/null
+out=$(cat "$work/crash.out")
+second=$(sed -n 2p "$work/pids-3")
+[[ -n $second && $second != "$(head -1 "$work/pids-3")" ]] \
+  || fail "crash: no second run in another process: $out"
+grep -qx "finished in pid $second after 2 runs" <<<"$out" \
+  || fail "crash with retries: $out"
+echo "ok: a killed worker's task ran again in a new worker process"
+crash_run 0 >/dev/null
+out=$(cat "$work/crash.out")
+grep -qE '^error worker_died after [0-9]+ ms$' <<<"$out" \
+  || fail "crash without retries: $out"
+ms=$(sed -nE 's/^error worker_died after ([0-9]+) ms$/\1/p' <<<"$out")
+((ms < 5000)) || fail "worker_died took $ms ms"
+echo "ok: with no retries left, get failed with worker_died ($ms ms after submit)"
+
 # Bad deployments: each exits non-zero within 5 s with a clear message.
 bad() {
   local what=$1 pattern=$2

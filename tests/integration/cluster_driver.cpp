@@ -5,13 +5,22 @@
 //   cluster_driver pinned   a task that needs {special: 1} reads a 64 MiB
 //                           object put by the driver; prints the bytes
 //                           that matched
+//   cluster_driver crash FILE RETRIES
+//                           a task that appends its worker's pid to FILE
+//                           and sleeps 3 s (cluster.sh kills that worker);
+//                           prints the pid of the run that finished and
+//                           how many runs there were, or the error
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <cstdint>
 #include <iostream>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include <caf/scoped_actor.hpp>
 
@@ -42,6 +51,16 @@ uint64_t count_matching(std::vector<uint8_t> data) {
   return n;
 }
 CAFRAY_REMOTE(count_matching);
+
+int64_t note_pid_and_sleep(std::string path) {
+  {
+    std::ofstream out{path, std::ios::app};
+    out << ::getpid() << std::endl;
+  }
+  std::this_thread::sleep_for(std::chrono::seconds{3});
+  return ::getpid();
+}
+CAFRAY_REMOTE(note_pid_and_sleep);
 
 namespace {
 
@@ -99,16 +118,40 @@ int pinned() {
   return 0;
 }
 
+int crash(const std::string& path, int32_t retries) {
+  auto ref = cafray::task(note_pid_and_sleep).max_retries(retries).remote(path);
+  auto start = std::chrono::steady_clock::now();
+  try {
+    auto pid = cafray::get(ref);
+    std::ifstream in{path};
+    int runs = 0;
+    std::string line;
+    while (std::getline(in, line))
+      ++runs;
+    std::cout << "finished in pid " << pid << " after " << runs << " runs"
+              << std::endl;
+  } catch (const cafray::error& e) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - start)
+                .count();
+    std::cout << "error " << cafray::to_string(e.code()) << " after " << ms
+              << " ms" << std::endl;
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   std::string what = argc > 1 ? argv[1] : "";
-  if (what != "tree" && what != "pinned") {
-    std::cerr << "usage: cluster_driver tree|pinned\n";
+  if (what != "tree" && what != "pinned" && !(what == "crash" && argc == 4)) {
+    std::cerr << "usage: cluster_driver tree|pinned|crash FILE RETRIES\n";
     return 2;
   }
   cafray::init();
-  auto rc = what == "tree" ? tree() : pinned();
+  auto rc = what == "tree"     ? tree()
+            : what == "pinned" ? pinned()
+                               : crash(argv[2], std::atoi(argv[3]));
   cafray::shutdown();
   return rc;
 }

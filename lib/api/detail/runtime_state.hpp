@@ -22,6 +22,7 @@
 #include "gcs/gcs_client.hpp"
 #include "object_store/local_objects.hpp"
 #include "proto/cluster_actor.hpp"
+#include "proto/node_agent_actor.hpp"
 #include "proto/raylet_actor.hpp"
 #include "proto/scheduler_actor.hpp"
 #include "worker/task_context.hpp"
@@ -46,6 +47,9 @@ struct runtime {
   std::shared_ptr<local_objects> objects;  // sealed objects of this node
   cluster_actor directory;  // the head's (cluster mode)
   caf::actor published;     // what this process accepts connections for
+  node_agent_actor agent;   // where this node's worker processes attach
+  uint16_t agent_port = 0;
+  worker_actor worker;      // a worker process's worker
   /// A driver of a cluster: the raylet and store are the head's, in
   /// another process; nothing seals task results in `objects`.
   bool remote_node = false;

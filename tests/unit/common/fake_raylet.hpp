@@ -44,6 +44,8 @@ inline raylet_actor::behavior_type fake_raylet(caf::actor observer,
     [](stats_atom) { return load_report{}; },
     [](tick_atom) {},
     [](members_atom, uint32_t) {},
+    [](register_atom, uint32_t, worker_actor&, int32_t) {},
+    [](timeout_atom, uint32_t) {},
   };
 }
 

@@ -512,3 +512,37 @@ TEST_CASE("a steal that finds nothing is not repeated until the victim "
   REQUIRE_EQ(req.size(), 1u);
   CHECK_EQ(req[0].count, 1u);
 }
+
+TEST_CASE("a dead worker frees what it held, is never used again and makes "
+          "room for a new one") {
+  local_scheduler s{{{"CPU", 2000}}, 2, 4};
+  auto w0 = s.add_worker();
+  auto w1 = s.add_worker();
+  for (uint64_t n = 1; n <= 4; ++n)
+    submit(s, make_task(n));
+  // Two run, two pipeline behind them.
+  CHECK_EQ(dispatch(s).size(), 4u);
+  CHECK_EQ(s.running(), 4u);
+  CHECK(s.available() == resource_map{{"CPU", 0}});
+  CHECK_EQ(s.in_flight(w1) + s.in_flight(w0), 4u);
+  auto lost = s.in_flight(w1);
+  s.worker_died(w1);
+  CHECK_EQ(s.status(w1), status::dead);
+  CHECK_EQ(s.in_flight(w1), 0u);
+  CHECK_EQ(s.running(), 4u - lost);
+  CHECK(s.available() == resource_map{{"CPU", 1000}});
+  CHECK_EQ(s.workers(), 1u);
+  // Dying twice changes nothing; reports of the dead worker are ignored.
+  s.worker_died(w1);
+  s.task_done(w1);
+  CHECK(s.available() == resource_map{{"CPU", 1000}});
+  // Its tasks come back (the raylet re-submits them): a CPU is free and
+  // max_workers counts live workers only, so a new worker is wanted.
+  submit(s, make_task(5));
+  CHECK(dispatch(s, 1).empty());
+  auto w2 = s.add_worker();
+  auto a = dispatch(s);
+  REQUIRE_EQ(a.size(), 1u);
+  CHECK_EQ(a[0].worker, w2);
+  CHECK_EQ(s.status(w1), status::dead);
+}

@@ -1,0 +1,39 @@
+#include "node/worker_main.hpp"
+
+#include <cstdio>
+
+#include <caf/scoped_actor.hpp>
+
+#include "api/detail/runtime_state.hpp"
+#include "api/runtime.hpp"
+
+namespace cafray::node {
+
+int run_worker(const std::string& agent, uint32_t index) {
+  runtime_config cfg;
+  cfg.role = "worker";
+  cfg.address = agent;
+  cfg.worker_index = index;
+  // One thread runs the worker actor and the core worker; the task runs on
+  // the executor thread.
+  cfg.scheduler_threads = 1;
+  try {
+    cafray::init(cfg);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "caf-node worker %u: cannot start: %s\n", index,
+                 e.what());
+    return 1;
+  }
+  {
+    // Until the raylet stops this worker or the node goes away.
+    auto& r = detail::rt();
+    caf::scoped_actor self{*r.sys};
+    self->monitor(r.worker);
+    self->monitor(r.raylet);
+    self->receive([](caf::down_msg&) {});
+  }
+  cafray::shutdown();
+  return 0;
+}
+
+} // namespace cafray::node
