@@ -106,6 +106,104 @@ bool decode_entry(std::string_view bytes, chain_entry& entry) {
   return in.string(*entry.write.value, in.remaining());
 }
 
+namespace {
+
+/// Writes `x` little-endian at `out`; returns the position after it.
+char* store_u64(char* out, uint64_t x) {
+  for (int i = 0; i < 8; ++i)
+    out[i] = static_cast<char>((x >> (8 * i)) & 0xff);
+  return out + 8;
+}
+
+char* store_bytes(char* out, const std::string& x) {
+  out = store_u64(out, x.size());
+  x.copy(out, x.size());
+  return out + x.size();
+}
+
+/// Reads an entry as `append_entries` wrote it.
+bool read_entry(byte_reader& in, chain_entry& entry) {
+  uint8_t has_value = 0;
+  uint64_t key_size = 0;
+  uint64_t value_size = 0;
+  if (!in.u64(entry.seq) || !in.u64(entry.client) || !in.u64(entry.request)
+      || !in.u64(entry.oldest_pending) || !in.u8(entry.write.table)
+      || !in.u8(has_value) || has_value > 1 || !in.u64(key_size)
+      || !in.string(entry.write.key, key_size) || !in.u64(value_size))
+    return false;
+  if (has_value == 0) {
+    entry.write.value.reset();
+    return value_size == 0;
+  }
+  entry.write.value.emplace();
+  return in.string(*entry.write.value, value_size);
+}
+
+/// Fixed bytes per entry besides key and value.
+constexpr size_t entry_overhead = 4 * 8 + 2 + 2 * 8;
+
+} // namespace
+
+void append_entries(std::string& out, const chain_entry* first,
+                    size_t count) {
+  auto size = size_t{8};
+  for (auto x = first; x != first + count; ++x)
+    size += entry_overhead + x->write.key.size()
+            + (x->write.value ? x->write.value->size() : 0);
+  auto offset = out.size();
+  out.resize(offset + size);
+  auto pos = store_u64(out.data() + offset, count);
+  for (auto x = first; x != first + count; ++x) {
+    pos = store_u64(pos, x->seq);
+    pos = store_u64(pos, x->client);
+    pos = store_u64(pos, x->request);
+    pos = store_u64(pos, x->oldest_pending);
+    *pos++ = static_cast<char>(x->write.table);
+    *pos++ = x->write.value ? 1 : 0;
+    pos = store_bytes(pos, x->write.key);
+    if (x->write.value)
+      pos = store_bytes(pos, *x->write.value);
+    else
+      pos = store_u64(pos, 0);
+  }
+}
+
+std::string encode_entries(const std::vector<chain_entry>& entries) {
+  std::string result;
+  append_entries(result, entries.data(), entries.size());
+  return result;
+}
+
+bool decode_entries(std::string_view bytes, std::vector<chain_entry>& out) {
+  byte_reader in{bytes};
+  uint64_t count = 0;
+  // Every entry takes at least entry_overhead bytes: a corrupt count cannot
+  // make us reserve more than the input justifies.
+  if (!in.u64(count) || count > in.remaining() / entry_overhead)
+    return false;
+  auto old_size = out.size();
+  out.reserve(old_size + count);
+  for (uint64_t i = 0; i < count; ++i)
+    if (!read_entry(in, out.emplace_back())) {
+      out.resize(old_size);
+      return false;
+    }
+  if (in.remaining() != 0) {
+    out.resize(old_size);
+    return false;
+  }
+  return true;
+}
+
+bool count_entries(std::string_view bytes, size_t& count) {
+  byte_reader in{bytes};
+  uint64_t n = 0;
+  if (!in.u64(n) || n > in.remaining() / entry_overhead)
+    return false;
+  count = n;
+  return true;
+}
+
 // Layout: oldest_pending, number of requests, then (request, seq) pairs;
 // u64 each.
 std::string encode_client_record(const chain_client_record& record) {

@@ -4,8 +4,10 @@
 // and retry-table records. A fixed little-endian layout, so that a data
 // directory reads the same whatever built it.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gcs/chain.hpp"
 
@@ -22,6 +24,24 @@ std::string encode_entry(const chain_entry& entry);
 
 /// Reads what `encode_entry` wrote; false for anything else.
 bool decode_entry(std::string_view bytes, chain_entry& entry);
+
+/// Appends `count` entries from `first` to `out`: a log record of one
+/// transaction, and the block a replica forwards to its successor. Layout:
+/// the number of entries (u64), then per entry seq, client, request,
+/// oldest_pending (u64 each), table, has_value (u8 each), key size (u64),
+/// key, value size (u64), value.
+void append_entries(std::string& out, const chain_entry* first, size_t count);
+
+/// `entries` as `append_entries` writes them.
+std::string encode_entries(const std::vector<chain_entry>& entries);
+
+/// Appends the entries `append_entries` wrote to `out`; false, with `out`
+/// as it was, for anything else.
+bool decode_entries(std::string_view bytes, std::vector<chain_entry>& out);
+
+/// The number of entries in what `append_entries` wrote, without decoding
+/// them; false for anything that is not such a block.
+bool count_entries(std::string_view bytes, size_t& count);
 
 /// One client's record of the retry table.
 std::string encode_client_record(const chain_client_record& record);

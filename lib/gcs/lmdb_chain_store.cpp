@@ -13,7 +13,7 @@ const std::string last_key = "last";
 const std::string trimmed_key = "trimmed";
 
 /// LMDB's maximum number of named databases leaves room for this many row
-/// tables next to the store's own three.
+/// tables next to the store's own four.
 constexpr uint8_t max_row_tables = 250;
 
 caf::expected<chain_seq> read_seq(lmdb_kv_store& kv, uint8_t table,
@@ -37,8 +37,9 @@ lmdb_chain_store::lmdb_chain_store(std::unique_ptr<lmdb_kv_store> kv,
   : kv_(std::move(kv)),
     tables_(tables),
     meta_table_(tables),
-    log_table_(tables + 1),
-    clients_table_(tables + 2) {
+    old_log_table_(tables + 1),
+    clients_table_(tables + 2),
+    log_table_(tables + 3) {
   // nop
 }
 
@@ -49,7 +50,7 @@ lmdb_chain_store::open(const std::string& directory, lmdb_options opts) {
                       "a chain store holds 1.." + std::to_string(max_row_tables)
                         + " tables");
   auto tables = opts.tables;
-  opts.tables = tables + 3;
+  opts.tables = tables + 4;
   auto kv = lmdb_kv_store::open(directory, opts);
   if (!kv)
     return kv.error();
@@ -79,6 +80,47 @@ caf::error lmdb_chain_store::load() {
       return make_error(errc::storage_error, "corrupt retry table");
     clients_.emplace(client, std::move(record));
   }
+  auto log = kv_->scan(log_table_, "");
+  if (!log)
+    return log.error();
+  for (auto& [key, value] : *log) {
+    chain_seq seq = 0;
+    if (!decode_seq_key(key, seq))
+      return make_error(errc::storage_error, "corrupt chain log key");
+    log_records_.push_back(seq);
+  }
+  return migrate_old_log();
+}
+
+caf::error lmdb_chain_store::migrate_old_log() {
+  // Directories written before the log went per transaction hold one record
+  // per entry in their own table: they become one record of the new log.
+  auto old = kv_->scan(old_log_table_, "");
+  if (!old)
+    return old.error();
+  if (old->empty())
+    return caf::none;
+  std::vector<chain_entry> entries;
+  write_batch batch;
+  for (auto& [key, value] : *old) {
+    chain_entry entry;
+    if (!decode_entry(value, entry))
+      return make_error(errc::storage_error, "corrupt chain log entry");
+    if (entry.seq > trimmed_ && entry.seq <= last_)
+      entries.push_back(std::move(entry));
+    batch.erase(old_log_table_, key);
+  }
+  chain_seq record = 0;
+  if (!entries.empty()) {
+    record = entries.back().seq;
+    batch.put(log_table_, encode_seq_key(record), encode_entries(entries));
+  }
+  if (auto err = kv_->apply(batch))
+    return err;
+  if (record != 0) {
+    log_records_.push_back(record);
+    std::sort(log_records_.begin(), log_records_.end());
+  }
   return caf::none;
 }
 
@@ -96,7 +138,6 @@ bool lmdb_chain_store::apply(const std::vector<chain_entry>& entries) {
       batch.put(write.table, write.key, *write.value);
     else
       batch.erase(write.table, write.key);
-    batch.put(log_table_, encode_seq_key(entry.seq), encode_entry(entry));
     if (touched.count(entry.client) == 0) {
       auto i = clients_.find(entry.client);
       touched[entry.client]
@@ -104,28 +145,39 @@ bool lmdb_chain_store::apply(const std::vector<chain_entry>& entries) {
     }
     remember_request(touched, entry);
   }
+  // The whole transaction is one log record, keyed by its last entry: one
+  // put now and one erase once the chain acknowledged all of it, instead
+  // of both per write.
+  auto newest = entries.back().seq;
+  batch.put(log_table_, encode_seq_key(newest), encode_entries(entries));
   for (auto& [client, record] : touched)
     batch.put(clients_table_, encode_seq_key(client),
               encode_client_record(record));
-  batch.put(meta_table_, last_key, encode_seq_key(entries.back().seq));
-  add_trim(batch);
+  batch.put(meta_table_, last_key, encode_seq_key(newest));
+  auto erased = add_trim(batch);
   if (auto err = kv_->apply(batch)) {
     error_ = std::move(err);
     return false;
   }
-  last_ = entries.back().seq;
+  last_ = newest;
   trimmed_ = trim_to_;
+  log_records_.erase(log_records_.begin(), log_records_.begin() + erased);
+  log_records_.push_back(newest);
   for (auto& [client, record] : touched)
     clients_[client] = std::move(record);
   return true;
 }
 
-void lmdb_chain_store::add_trim(write_batch& batch) const {
+size_t lmdb_chain_store::add_trim(write_batch& batch) const {
   if (trim_to_ <= trimmed_)
-    return;
-  for (auto seq = trimmed_ + 1; seq <= trim_to_; ++seq)
-    batch.erase(log_table_, encode_seq_key(seq));
+    return 0;
+  // A record goes once every entry in it is trimmed; `recover` skips the
+  // trimmed entries of the records that stay.
+  size_t erased = 0;
+  while (erased < log_records_.size() && log_records_[erased] <= trim_to_)
+    batch.erase(log_table_, encode_seq_key(log_records_[erased++]));
   batch.put(meta_table_, trimmed_key, encode_seq_key(trim_to_));
+  return erased;
 }
 
 bool lmdb_chain_store::full() const noexcept {
@@ -180,20 +232,31 @@ chain_durable_state lmdb_chain_store::recover() const {
   chain_durable_state result;
   result.trimmed = trimmed_;
   result.clients = clients_;
-  auto entries = kv_->scan(log_table_, "");
-  if (!entries)
+  auto records = kv_->scan(log_table_, "");
+  if (!records)
     return result;
-  for (auto& [key, value] : *entries) {
-    chain_entry entry;
-    if (decode_entry(value, entry) && entry.seq > trimmed_)
-      result.log.push_back(std::move(entry));
+  std::vector<chain_entry> entries;
+  for (auto& [key, value] : *records) {
+    entries.clear();
+    if (!decode_entries(value, entries))
+      continue;
+    for (auto& entry : entries)
+      if (entry.seq > trimmed_)
+        result.log.push_back(std::move(entry));
   }
   return result;
 }
 
 size_t lmdb_chain_store::log_size() const {
-  auto entries = kv_->scan(log_table_, "");
-  return entries ? entries->size() : 0;
+  auto records = kv_->scan(log_table_, "");
+  size_t result = 0;
+  if (records)
+    for (auto& [key, value] : *records) {
+      size_t count = 0;
+      if (count_entries(value, count))
+        result += count;
+    }
+  return result;
 }
 
 bool lmdb_chain_store::restore(const chain_snapshot& snapshot) {
@@ -221,6 +284,7 @@ bool lmdb_chain_store::restore(const chain_snapshot& snapshot) {
     return false;
   }
   last_ = trimmed_ = trim_to_ = snapshot.seq;
+  log_records_.clear();
   clients_ = snapshot.clients;
   return true;
 }

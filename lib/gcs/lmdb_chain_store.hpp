@@ -1,5 +1,6 @@
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,8 +14,10 @@
 namespace cafray {
 
 /// A `chain_store` in one LMDB environment (one directory per replica):
-/// one named database per row table, then three of its own for the meta
-/// data (last applied, trimmed), the log and the retry table. Every `apply`
+/// one named database per row table, then four of its own: the meta data
+/// (last applied, trimmed), the log of earlier versions (one record per
+/// entry, moved to the new log at open), the retry table, and the log (one
+/// record per transaction, keyed by its last entry). Every `apply`
 /// and `restore` is one write transaction, begun and committed inside the
 /// call. A full map grows up to `lmdb_options::max_map_size`; past it
 /// `apply` fails with `full()` set and `last_error()` holding
@@ -67,7 +70,8 @@ public:
     return kv_->map_size();
   }
 
-  /// Entries the log holds on disk, trimmed ones not yet erased included.
+  /// Entries the log holds on disk, trimmed ones not yet erased included:
+  /// a transaction's record goes once every entry in it is trimmed.
   size_t log_size() const;
 
   /// Clears the reader slots of dead processes now; how many it cleared.
@@ -95,19 +99,27 @@ private:
 
   caf::error load();
 
-  /// Adds the erasure of log entries up to the pending trim to `batch`.
-  void add_trim(write_batch& batch) const;
+  /// Moves a log of one record per entry, as earlier versions wrote it,
+  /// into the log of one record per transaction.
+  caf::error migrate_old_log();
+
+  /// Adds the erasure of the log records the pending trim covers to
+  /// `batch`; how many (from the front of `log_records_`).
+  size_t add_trim(write_batch& batch) const;
 
   std::unique_ptr<lmdb_kv_store> kv_;
   uint8_t tables_;
   uint8_t meta_table_;
-  uint8_t log_table_;
+  uint8_t old_log_table_;
   uint8_t clients_table_;
+  uint8_t log_table_;
   chain_seq last_ = 0;
   /// Log entries up to here are erased on disk.
   chain_seq trimmed_ = 0;
   /// Log entries up to here may be erased with the next transaction.
   chain_seq trim_to_ = 0;
+  /// The keys (last entries) of the log records on disk, ascending.
+  std::deque<chain_seq> log_records_;
   /// The retry table as on disk.
   chain_client_table clients_;
   caf::error error_;

@@ -74,6 +74,40 @@ TEST_CASE("chain codec: entries, records and keys round trip") {
   }
   chain_entry ignored;
   CHECK_FALSE(decode_entry("short", ignored));
+  // A transaction's entries: one log record, one forward.
+  std::vector<chain_entry> batch{entry(7, alice, 3, 2, "key", "value", 1),
+                                 entry(8, bob, 4, 255, "k", std::string{}),
+                                 entry(9, alice, 5, 0, "e", std::nullopt, 2)};
+  auto bytes = encode_entries(batch);
+  // The count, then 50 fixed bytes per entry besides key and value.
+  CHECK_EQ(bytes.size(), 8u + 3 * 50 + 3 + 5 + 1 + 1);
+  size_t count = 0;
+  REQUIRE(count_entries(bytes, count));
+  CHECK_EQ(count, 3u);
+  std::vector<chain_entry> decoded{entry(1, bob, 1, 0, "kept", "x")};
+  REQUIRE(decode_entries(bytes, decoded));
+  REQUIRE_EQ(decoded.size(), 4u);
+  CHECK_EQ(decoded[0].write.key, "kept");
+  for (size_t i = 0; i < batch.size(); ++i) {
+    CAPTURE(i);
+    auto& x = batch[i];
+    auto& y = decoded[i + 1];
+    CHECK_EQ(y.seq, x.seq);
+    CHECK_EQ(y.client, x.client);
+    CHECK_EQ(y.request, x.request);
+    CHECK_EQ(y.oldest_pending, x.oldest_pending);
+    CHECK_EQ(y.write.table, x.write.table);
+    CHECK_EQ(y.write.key, x.write.key);
+    CHECK_EQ(y.write.value, x.write.value);
+  }
+  // Anything cut or extended is refused and leaves the output alone.
+  CHECK_FALSE(decode_entries(bytes.substr(0, bytes.size() - 1), decoded));
+  CHECK_FALSE(decode_entries(bytes + "x", decoded));
+  CHECK_FALSE(decode_entries("short", decoded));
+  CHECK_EQ(decoded.size(), 4u);
+  std::vector<chain_entry> none;
+  REQUIRE(decode_entries(encode_entries({}), none));
+  CHECK(none.empty());
   chain_client_record record{5, {{5, 10}, {7, 12}}};
   chain_client_record back;
   REQUIRE(decode_client_record(encode_client_record(record), back));
@@ -118,7 +152,9 @@ TEST_CASE("lmdb chain store: reopened, it holds what it applied") {
   CHECK_EQ(durable.log.front().seq, 4u);
   CHECK_EQ(durable.log.back().seq, 7u);
   CHECK_EQ(durable.log.back().write.value, "5");
-  CHECK_EQ(store->log_size(), 4u);
+  // One record per transaction, erased once all of it is trimmed: 3 stays
+  // with 4 in their record (recover skips it).
+  CHECK_EQ(store->log_size(), 5u);
   // The retry table forgot the requests below each client's oldest_pending.
   REQUIRE_EQ(durable.clients.size(), 2u);
   CHECK_EQ(durable.clients[alice].oldest_pending, 4u);
@@ -128,6 +164,50 @@ TEST_CASE("lmdb chain store: reopened, it holds what it applied") {
   CHECK_EQ(durable.clients[bob].applied,
            (std::map<uint64_t, chain_seq>{{3, 6}}));
   CHECK_EQ(durable.clients, reference.recover().clients);
+}
+
+TEST_CASE("lmdb chain store: a log of one record per entry, as earlier "
+          "versions wrote it, moves to one record at open") {
+  test_directory dir;
+  {
+    // The earlier layout: row tables, then meta, log and retry table.
+    lmdb_options opts;
+    opts.sync = false;
+    auto tables = opts.tables;
+    opts.tables = tables + 3;
+    auto kv = lmdb_kv_store::open(dir.path(), opts);
+    REQUIRE(kv);
+    write_batch batch;
+    for (chain_seq seq = 1; seq <= 5; ++seq) {
+      auto x = entry(seq, alice, seq, 0, "k" + std::to_string(seq), "v");
+      batch.put(0, x.write.key, *x.write.value);
+      batch.put(tables + 1, encode_seq_key(seq), encode_entry(x));
+    }
+    batch.put(tables, "last", encode_seq_key(5));
+    batch.put(tables, "trimmed", encode_seq_key(2));
+    REQUIRE_FALSE((*kv)->apply(batch));
+  }
+  {
+    auto store = open_store(dir.path());
+    CHECK_EQ(store->last_applied(), 5u);
+    CHECK_EQ(store->log_size(), 3u);
+    auto durable = store->recover();
+    CHECK_EQ(durable.trimmed, 2u);
+    REQUIRE_EQ(durable.log.size(), 3u);
+    CHECK_EQ(durable.log.front().seq, 3u);
+    CHECK_EQ(durable.log.back().seq, 5u);
+    CHECK_EQ(durable.log.back().write.key, "k5");
+    // Trimming past the moved record erases it with the next transaction.
+    store->trim(5);
+    REQUIRE(store->apply({entry(6, alice, 6, 0, "k6", "v")}));
+    CHECK_EQ(store->log_size(), 1u);
+  }
+  auto store = open_store(dir.path());
+  CHECK_EQ(store->last_applied(), 6u);
+  CHECK_EQ(store->read(0, "k3"), "v");
+  auto durable = store->recover();
+  REQUIRE_EQ(durable.log.size(), 1u);
+  CHECK_EQ(durable.log.front().seq, 6u);
 }
 
 TEST_CASE("lmdb chain store: a snapshot replaces everything, durably") {
