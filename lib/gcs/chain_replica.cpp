@@ -50,7 +50,7 @@ std::vector<chain_seq> chain_replica::unacked() const {
 }
 
 chain_outbox chain_replica::receive(const chain_address& from,
-                                    const chain_payload& msg) {
+                                    chain_payload msg) {
   chain_outbox out;
   if (retired_) {
     // Clients learn why; everyone else hears nothing.
@@ -262,8 +262,8 @@ void chain_replica::on_read(const chain_address& from,
         out);
 }
 
-void chain_replica::on_forward(const chain_forward& msg, chain_outbox& out) {
-  accept(msg.entries, out);
+void chain_replica::on_forward(chain_forward& msg, chain_outbox& out) {
+  accept(std::move(msg.entries), out);
 }
 
 chain_replica::accept_result

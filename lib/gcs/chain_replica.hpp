@@ -57,8 +57,9 @@ public:
   /// or, for a replacement, sends a snapshot first.
   chain_replica(replica_id self, chain_store& store, clock_function clock);
 
-  /// Handles one message addressed to this replica.
-  chain_outbox receive(const chain_address& from, const chain_payload& msg);
+  /// Handles one message addressed to this replica; a forward's entries are
+  /// moved into the log rather than copied.
+  chain_outbox receive(const chain_address& from, chain_payload msg);
 
   /// Handles writes of one client at once: the new ones are applied in one
   /// store transaction (and forwarded as one batch), in order. Each write
@@ -172,7 +173,7 @@ private:
   void on_read(const chain_address& from, const chain_read_request& msg,
                chain_outbox& out);
 
-  void on_forward(const chain_forward& msg, chain_outbox& out);
+  void on_forward(chain_forward& msg, chain_outbox& out);
 
   void on_ack(const chain_ack& msg, chain_outbox& out);
 

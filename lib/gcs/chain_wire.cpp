@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "gcs/chain_codec.hpp"
+
 namespace cafray {
 
 wire::chain_write to_wire(const chain_write& x) {
@@ -33,12 +35,17 @@ chain_entry from_wire(const wire::chain_entry& x) {
                      from_wire(x.write)};
 }
 
-std::vector<chain_entry> entries_from_wire(const wire::chain_forward& x) {
-  std::vector<chain_entry> result;
-  result.reserve(x.entries.size());
+bool entries_from_wire(const wire::chain_forward& x,
+                       std::vector<chain_entry>& out) {
+  auto old_size = out.size();
+  out.reserve(old_size + x.entries.size());
   for (auto& entry : x.entries)
-    result.push_back(from_wire(entry));
-  return result;
+    out.push_back(from_wire(entry));
+  if (!x.block.empty() && !decode_entries(x.block, out)) {
+    out.resize(old_size);
+    return false;
+  }
+  return true;
 }
 
 std::vector<chain_write_request>

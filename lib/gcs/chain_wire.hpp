@@ -19,8 +19,10 @@ wire::chain_entry to_wire(const chain_entry& x);
 
 chain_entry from_wire(const wire::chain_entry& x);
 
-/// The logic's entries of a forward.
-std::vector<chain_entry> entries_from_wire(const wire::chain_forward& x);
+/// Appends the logic's entries of a forward to `out`; false, with `out` as
+/// it was, if its block is corrupt.
+bool entries_from_wire(const wire::chain_forward& x,
+                       std::vector<chain_entry>& out);
 
 /// The logic's write requests of a client's batch.
 std::vector<chain_write_request>

@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "common/error.hpp"
+#include "gcs/chain_codec.hpp"
 #include "gcs/chain_wire.hpp"
 #include "gcs/lmdb_chain_store.hpp"
 
@@ -39,9 +40,8 @@ wire::chain_forward forward_to_wire(gcs_replica_pointer self,
   wire::chain_forward result;
   result.epoch = msg.epoch;
   result.from = st.logic->id();
-  result.entries.reserve(msg.entries.size());
+  append_entries(result.block, msg.entries.data(), msg.entries.size());
   for (auto& entry : msg.entries) {
-    result.entries.push_back(to_wire(entry));
     if (st.introduced.count(entry.client) > 0)
       continue;
     if (auto i = st.clients.find(entry.client); i != st.clients.end()) {
@@ -115,7 +115,7 @@ void route(gcs_replica_pointer self, chain_outbox out) {
 
 void receive(gcs_replica_pointer self, chain_address from,
              chain_payload msg) {
-  route(self, self->state.logic->receive(from, msg));
+  route(self, self->state.logic->receive(from, std::move(msg)));
 }
 
 /// Applies what was queued: the client writes in one go, the forwards in
@@ -160,15 +160,14 @@ void queue_forward(gcs_replica_pointer self, wire::chain_forward& msg) {
           && (st.queued_forward_from != msg.from
               || st.queued_forward->epoch != msg.epoch)))
     flush_queue(self);
-  auto entries = entries_from_wire(msg);
   if (!st.queued_forward) {
-    st.queued_forward = chain_forward{msg.epoch, std::move(entries)};
+    st.queued_forward = chain_forward{msg.epoch, {}};
     st.queued_forward_from = msg.from;
-  } else {
-    auto& all = st.queued_forward->entries;
-    all.insert(all.end(), std::make_move_iterator(entries.begin()),
-               std::make_move_iterator(entries.end()));
   }
+  if (!entries_from_wire(msg, st.queued_forward->entries))
+    // Dropped like a message lost on the way: the predecessor resends
+    // with the next configuration.
+    log(self, "corrupt forward from replica " + std::to_string(msg.from));
   schedule_flush(self);
 }
 

@@ -3,7 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <vector>
 
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+
+#include "gcs/chain_codec.hpp"
 #include "gcs/chain_wire.hpp"
 
 using namespace cafray;
@@ -70,4 +75,44 @@ TEST_CASE("a snapshot travels in parts and comes back whole") {
   REQUIRE_EQ(one.size(), 1u);
   CHECK(one.front().last);
   CHECK(one.front().rows.empty());
+}
+
+TEST_CASE("a forward carries its writes as one block, after any structs") {
+  std::vector<chain_entry> entries{
+    chain_entry{10, 42, 7, 5, chain_write{1, "a", "b"}},
+    chain_entry{11, 43, 8, 8, chain_write{2, "c", std::nullopt}},
+    chain_entry{12, 42, 9, 5, chain_write{0, "d", std::string{}}}};
+  wire::chain_forward fwd;
+  fwd.epoch = 3;
+  fwd.from = 1;
+  fwd.entries.push_back(to_wire(chain_entry{9, 41, 1, 1, {0, "z", "y"}}));
+  append_entries(fwd.block, entries.data(), entries.size());
+  // Through CAF's serializer: the block is one string.
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  REQUIRE_FALSE(sink(fwd));
+  wire::chain_forward copy;
+  caf::binary_deserializer source{nullptr, buf};
+  REQUIRE_FALSE(source(copy));
+  CHECK_EQ(copy.block, fwd.block);
+  std::vector<chain_entry> out;
+  REQUIRE(entries_from_wire(copy, out));
+  REQUIRE_EQ(out.size(), 4u);
+  CHECK_EQ(out[0].seq, 9u);
+  CHECK_EQ(out[0].write.key, "z");
+  for (size_t i = 0; i < entries.size(); ++i) {
+    CAPTURE(i);
+    CHECK_EQ(out[i + 1].seq, entries[i].seq);
+    CHECK_EQ(out[i + 1].client, entries[i].client);
+    CHECK_EQ(out[i + 1].request, entries[i].request);
+    CHECK_EQ(out[i + 1].oldest_pending, entries[i].oldest_pending);
+    CHECK_EQ(out[i + 1].write.table, entries[i].write.table);
+    CHECK_EQ(out[i + 1].write.key, entries[i].write.key);
+    CHECK_EQ(out[i + 1].write.value, entries[i].write.value);
+  }
+  // A corrupt block adds nothing, not even the structs before it.
+  copy.block.pop_back();
+  std::vector<chain_entry> none;
+  CHECK_FALSE(entries_from_wire(copy, none));
+  CHECK(none.empty());
 }
