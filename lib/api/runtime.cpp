@@ -166,8 +166,26 @@ void spawn_node_components(runtime& r) {
   auto& sys = *r.sys;
   auto router = r.gcs.router();
   r.objects = std::make_shared<local_objects>();
+  if (!r.cfg.role.empty()) {
+    // The transfer path: this node's sealed objects, read in place.
+    auto arena = r.objects;
+    transfer_server_config tc;
+    tc.host = r.cfg.host;
+    r.transfer = std::make_shared<transfer_server>(
+      tc, [arena](const object_id& id) -> std::optional<transfer_source> {
+        auto payload = arena->find(id);
+        if (!payload || payload->failed())
+          return std::nullopt;
+        auto pin = std::make_shared<const object_payload>(std::move(*payload));
+        return transfer_source{pin->data.data(), pin->data.size(), pin};
+      });
+    if (auto err = r.transfer->start())
+      throw error{errc::invalid_config, "cannot open the transfer port on "
+                                          + r.cfg.host + ": " + render(err)};
+    r.puller = std::make_shared<transfer_client>();
+  }
   r.store = spawn_object_store(sys, r.node, router, r.cfg.inline_threshold,
-                               r.objects, !r.cfg.role.empty());
+                               r.objects, !r.cfg.role.empty(), r.puller);
   auto rc = make_raylet_config(r);
   if (r.cfg.role == "node" || r.cfg.role == "head")
     rc.address = r.cfg.host + ":" + std::to_string(r.cfg.port);
@@ -241,6 +259,7 @@ member_info describe_self(runtime& r, bool head) {
   self.total = node_resources(r.cfg);
   self.raylet = r.raylet;
   self.store = r.store;
+  self.transfer_port = r.transfer ? r.transfer->port() : 0;
   return self;
 }
 
@@ -341,9 +360,9 @@ void start_local(runtime& r) {
   }
 }
 
-/// A node: joins the head at `cfg.address` with a raylet and store of its
-/// own, and runs the tasks the cluster places here.
-void start_node(runtime& r) {
+/// Reaches the head at `cfg.address` and takes its GCS and global
+/// scheduler; returns how to reach the members.
+cluster_welcome attach_head(runtime& r) {
   auto& sys = *r.sys;
   auto head = reach_head(sys, r.cfg.address);
   throw_unless(head ? caf::error{} : head.error());
@@ -352,6 +371,14 @@ void start_node(runtime& r) {
   r.directory = *head;
   r.gcs = gcs_client{gcs_router{welcome->gcs}};
   r.global = welcome->global;
+  return std::move(*welcome);
+}
+
+/// A node: joins the head at `cfg.address` with a raylet and store of its
+/// own, and runs the tasks the cluster places here.
+void start_node(runtime& r) {
+  auto& sys = *r.sys;
+  auto welcome = attach_head(r);
   r.node = make_random_id<node_id>();
   open_agent(r);
   // Peers connect here: open the port before anyone learns of this node.
@@ -359,7 +386,7 @@ void start_node(runtime& r) {
   r.cfg.port = listen(r, r.store);
   // The raylet's node row names the port only now.
   spawn_core(r);
-  connect_members(sys, welcome->members, r.node);
+  connect_members(sys, welcome.members, r.node);
   register_job(r, "node " + r.cfg.host + ":" + std::to_string(r.cfg.port));
   install_code_loader(r);
   auto joined = join_as(sys, r.directory, describe_self(r, false));
@@ -371,18 +398,12 @@ void start_node(runtime& r) {
 /// from there anywhere), its objects to the head's store.
 void start_driver(runtime& r) {
   auto& sys = *r.sys;
-  auto head = reach_head(sys, r.cfg.address);
-  throw_unless(head ? caf::error{} : head.error());
-  auto welcome = attach_to(sys, *head);
-  throw_unless(welcome ? caf::error{} : welcome.error());
-  if (welcome->members.empty())
+  auto welcome = attach_head(r);
+  if (welcome.members.empty())
     throw error{errc::peer_unreachable, "the cluster at " + r.cfg.address
-                                     + " has no live node"};
-  connect_members(sys, welcome->members, node_id{});
-  r.directory = *head;
-  r.gcs = gcs_client{gcs_router{welcome->gcs}};
-  r.global = welcome->global;
-  auto& entry = welcome->members.front();
+                                          + " has no live node"};
+  connect_members(sys, welcome.members, node_id{});
+  auto& entry = welcome.members.front();
   r.node = entry.id;
   r.raylet = entry.raylet;
   r.store = entry.store;
@@ -454,6 +475,11 @@ void stop(runtime& r) {
       self->send_exit(hdl, caf::exit_reason::user_shutdown);
     self->wait_for(own);
   }
+  // No pull may outlive the store waiting for it, no transfer the arena.
+  if (r.puller)
+    r.puller->stop();
+  if (r.transfer)
+    r.transfer->stop();
   r.gcs.shutdown();
   r.core = nullptr;
   r.raylet = nullptr;

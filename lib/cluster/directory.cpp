@@ -71,7 +71,8 @@ void broadcast(dir_pointer self) {
   std::vector<store_peer> peers;
   for (auto& m : members)
     peers.push_back(store_peer{m.id, m.host, m.port,
-                               caf::actor_cast<caf::actor>(m.store)});
+                               caf::actor_cast<caf::actor>(m.store),
+                               m.transfer_port});
   auto count = static_cast<uint32_t>(members.size());
   for (auto& m : members) {
     caf::anon_send(m.store, members_atom_v, peers);

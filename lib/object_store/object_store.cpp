@@ -95,7 +95,8 @@ void seal(store_pointer self, const object_id& id,
 constexpr auto pull_timeout = std::chrono::seconds{60};
 constexpr auto pull_retry = std::chrono::milliseconds{100};
 
-void pull(store_pointer self, const object_record& rec);
+void pull(store_pointer self, const object_record& rec,
+          bool transfer = true);
 
 /// Starts bringing `id` here unless it is here or on its way: the GCS
 /// names its holders (now, or once the object is created).
@@ -119,8 +120,10 @@ void fetch_missing(store_pointer self, const std::vector<object_id>& ids) {
       fetch(self, id);
 }
 
-/// Pulls from the first live holder that is not this node.
-void pull(store_pointer self, const object_record& rec) {
+/// Pulls from the first live holder that is not this node: large objects
+/// over the transfer path, the rest (and what that path failed to bring)
+/// as a pull request.
+void pull(store_pointer self, const object_record& rec, bool transfer) {
   auto& st = self->state;
   if (st.table.find(rec.id)) {
     st.fetching.erase(rec.id);
@@ -144,6 +147,31 @@ void pull(store_pointer self, const object_record& rec) {
   auto id = rec.id;
   if (!st.pulling.insert(id).second)
     return;
+  if (transfer && st.puller && holder->transfer_port != 0
+      && rec.size >= transfer_min_bytes) {
+    st.transferring[id] = rec;
+    auto buf = std::make_shared<blob::buffer>();
+    auto me = caf::actor_cast<object_store_actor>(self);
+    st.puller->pull(
+      transfer_endpoint{holder->host, holder->transfer_port}, id,
+      [buf](uint64_t size) -> caf::expected<char*> {
+        buf->resize(size);
+        return buf->data();
+      },
+      [buf, me, id](caf::expected<uint64_t> result) {
+        uint8_t code = 0;
+        if (!result)
+          code = result.error().category() == error_category
+                   ? result.error().code()
+                   : static_cast<uint8_t>(errc::connection_lost);
+        caf::anon_send(me, pull_atom_v, id,
+                       code == 0 ? blob{std::shared_ptr<const blob::buffer>{
+                         std::move(buf)}}
+                                 : blob{},
+                       code);
+      });
+    return;
+  }
   self
     ->request(caf::actor_cast<object_store_actor>(holder->store),
               pull_timeout, pull_atom_v, id)
@@ -189,13 +217,15 @@ void connect_peer(store_pointer self, const store_peer& peer) {
 object_store_actor::behavior_type
 object_store(store_pointer self, node_id node, gcs_router gcs,
              uint64_t inline_threshold,
-             std::shared_ptr<local_objects> published, bool cluster) {
+             std::shared_ptr<local_objects> published, bool cluster,
+             std::shared_ptr<transfer_client> puller) {
   if (published)
     self->state.table = object_table{std::move(published)};
   self->state.node = node;
   self->state.gcs = std::move(gcs);
   self->state.inline_threshold = inline_threshold;
   self->state.cluster = cluster;
+  self->state.puller = std::move(puller);
   install_guards(self);
   return {
     [=](put_atom, const object_id& id, object_payload& payload) {
@@ -316,6 +346,25 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
     [=](fetch_atom, const std::vector<object_id>& ids) {
       fetch_missing(self, ids);
     },
+    [=](pull_atom, const object_id& id, blob& bytes, uint8_t code) {
+      auto& st = self->state;
+      st.pulling.erase(id);
+      auto i = st.transferring.find(id);
+      if (i == st.transferring.end())
+        return;
+      auto rec = std::move(i->second);
+      st.transferring.erase(i);
+      if (code != 0) {
+        // Failed values are not served over the transfer path; the holder
+        // may also have gone: ask with a pull request.
+        pull(self, rec, false);
+        return;
+      }
+      st.fetching.erase(id);
+      object_payload payload;
+      payload.data = std::move(bytes);
+      seal(self, id, payload, true);
+    },
     [=](pull_atom, const object_id& id) -> caf::result<object_payload> {
       if (auto p = self->state.table.find(id))
         return *p;
@@ -338,9 +387,10 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
 object_store_actor
 spawn_object_store(caf::actor_system& sys, node_id node, gcs_router gcs,
                    uint64_t inline_threshold,
-                   std::shared_ptr<local_objects> published, bool cluster) {
+                   std::shared_ptr<local_objects> published, bool cluster,
+                   std::shared_ptr<transfer_client> puller) {
   return sys.spawn(object_store, node, std::move(gcs), inline_threshold,
-                   std::move(published), cluster);
+                   std::move(published), cluster, std::move(puller));
 }
 
 } // namespace cafray

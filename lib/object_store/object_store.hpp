@@ -9,6 +9,7 @@
 
 #include "object_store/local_objects.hpp"
 #include "object_store/object_table.hpp"
+#include "object_store/transfer.hpp"
 #include "proto/gcs_router.hpp"
 #include "proto/object_store_actor.hpp"
 
@@ -45,6 +46,12 @@ struct object_store_state {
   std::unordered_set<object_id> fetching;
   /// Objects with a pull request under way.
   std::unordered_set<object_id> pulling;
+  /// Pulls objects of at least `transfer_min_bytes` over the transfer path
+  /// (cluster mode); smaller ones, failures and peers without a transfer
+  /// server use a pull request.
+  std::shared_ptr<transfer_client> puller;
+  /// Objects under way over the transfer path, with where they come from.
+  std::unordered_map<object_id, object_record> transferring;
   /// Locations known for objects whose holder is not a known peer yet.
   std::unordered_map<object_id, object_record> unplaced;
 };
@@ -54,7 +61,8 @@ struct object_store_state {
 object_store_actor::behavior_type
 object_store(object_store_actor::stateful_pointer<object_store_state> self,
              node_id node, gcs_router gcs, uint64_t inline_threshold,
-             std::shared_ptr<local_objects> published, bool cluster);
+             std::shared_ptr<local_objects> published, bool cluster,
+             std::shared_ptr<transfer_client> puller);
 
 /// `published`, if given, holds the sealed objects, readable by
 /// same-process clients (see local_objects).
@@ -62,6 +70,10 @@ object_store_actor
 spawn_object_store(caf::actor_system& sys, node_id node, gcs_router gcs,
                    uint64_t inline_threshold,
                    std::shared_ptr<local_objects> published = nullptr,
-                   bool cluster = false);
+                   bool cluster = false,
+                   std::shared_ptr<transfer_client> puller = nullptr);
+
+/// Objects this large go over the transfer path between nodes.
+constexpr uint64_t transfer_min_bytes = 256 * 1024;
 
 } // namespace cafray

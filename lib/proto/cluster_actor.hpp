@@ -31,12 +31,13 @@ struct member_info {
   resource_map total;
   raylet_actor raylet;
   object_store_actor store;
+  uint16_t transfer_port = 0;  // the store's transfer server
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("member_info"), x.id, x.host, x.port, x.head,
-           x.total, x.raylet, x.store);
+           x.total, x.raylet, x.store, x.transfer_port);
 }
 
 /// What a joining node or an attaching driver gets from the head.

@@ -20,11 +20,13 @@ struct store_peer {
   std::string host;
   uint16_t port = 0;
   caf::actor store;
+  uint16_t transfer_port = 0;  // its transfer server; 0: none
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, store_peer& x) {
-  return f(caf::meta::type_name("store_peer"), x.id, x.host, x.port, x.store);
+  return f(caf::meta::type_name("store_peer"), x.id, x.host, x.port, x.store,
+           x.transfer_port);
 }
 
 /// Receives object-ready notifications.
@@ -61,6 +63,9 @@ using object_store_actor = caf::typed_actor<
   // Cluster mode: another node's store asks for an object held here;
   // fails with errc::object_lost if it is not.
   caf::replies_to<pull_atom, object_id>::with<object_payload>,
+  // Internal: a pull over the transfer path ended (the bytes, or the
+  // errc code of its failure).
+  caf::reacts_to<pull_atom, object_id, blob, uint8_t>,
   // A GCS subscription fired (table, key, value).
   caf::reacts_to<notify_atom, uint8_t, std::string, std::string>>;
 

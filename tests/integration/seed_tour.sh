@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # The seed article's three programs print exactly what the article shows.
+# With CAFRAY_ADDRESS set they run as drivers of that cluster, shipping their
+# code libraries (examples/lib<name>_code.so) to its nodes.
 # usage: seed_tour.sh BUILD_DIR
 set -euo pipefail
 build=$1
@@ -7,7 +9,8 @@ fail=0
 
 expect() {
   local name=$1 expected=$2 actual
-  if ! actual=$(timeout 60 "$build/examples/$name" 2>&1); then
+  if ! actual=$(CAFRAY_CODE="$build/examples/lib${name}_code.so" \
+                timeout 60 "$build/examples/$name" 2>&1); then
     echo "FAIL $name: exit code $?"; echo "$actual"; fail=1; return
   fi
   if [[ "$actual" != "$expected" ]]; then

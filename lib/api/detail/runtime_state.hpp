@@ -21,6 +21,7 @@
 #include "common/runtime_config.hpp"
 #include "gcs/gcs_client.hpp"
 #include "object_store/local_objects.hpp"
+#include "object_store/transfer.hpp"
 #include "proto/cluster_actor.hpp"
 #include "proto/node_agent_actor.hpp"
 #include "proto/raylet_actor.hpp"
@@ -50,6 +51,10 @@ struct runtime {
   node_agent_actor agent;   // where this node's worker processes attach
   uint16_t agent_port = 0;
   worker_actor worker;      // a worker process's worker
+  /// Head and node: serves this node's objects to other nodes' stores, and
+  /// pulls theirs.
+  std::shared_ptr<transfer_server> transfer;
+  std::shared_ptr<transfer_client> puller;
   /// A driver of a cluster: the raylet and store are the head's, in
   /// another process; nothing seals task results in `objects`.
   bool remote_node = false;
