@@ -490,8 +490,8 @@ void usage(FILE* out) {
                "(default: the runtime's)\n"
                "  --workers N      workers started at init (default: one "
                "per CPU)\n"
-               "  --policy P       CAF scheduler policy, stealing or "
-               "sharing\n"
+               "  --policy P       CAF scheduler policy: yielding, stealing "
+               "or sharing\n"
                "  --help           this text\n");
 }
 

@@ -168,6 +168,7 @@ std::vector<object_payload> fetch(const std::vector<object_id>& ids,
   std::vector<object_payload> local;
   if (r.objects->find_all(ids, local))
     return local;
+  r.submissions->paused();
   auto [token, w] = r.waiters->open();
   if (token == 0)
     throw_error(w->err);

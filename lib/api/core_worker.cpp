@@ -7,6 +7,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "proto/guards.hpp"
+#include "proto/tell.hpp"
 #include "worker/executor.hpp"
 
 namespace cafray {
@@ -71,24 +72,24 @@ core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
       }
       if (st.calls->watch(actor, host.address()))
         self->monitor(host);
-      caf::anon_send(caf::actor_cast<actor_host_actor>(host), call_atom_v,
-                     std::move(spec), caf::actor_cast<caf::actor>(self));
+      tell(self, caf::actor_cast<actor_host_actor>(host), call_atom_v,
+           std::move(spec), caf::actor_cast<caf::actor>(self));
       st.calls->forwarded(actor);
     },
     [=](submit_atom) {
       auto& st = self->state;
       for (auto batch = st.submissions->take(); !batch.empty();
            batch = st.submissions->take())
-        caf::anon_send(st.raylet, submit_atom_v, std::move(batch));
+        tell(self, st.raylet, submit_atom_v, std::move(batch));
     },
     [=](release_atom) {
       auto& st = self->state;
       auto items = st.releases->take();
       if (!items.sealed.empty())
-        caf::anon_send(st.store, put_atom_v, std::move(items.sealed),
-                       std::move(items.payloads));
+        tell(self, st.store, put_atom_v, std::move(items.sealed),
+             std::move(items.payloads));
       if (!items.released.empty())
-        caf::anon_send(st.store, release_atom_v, std::move(items.released));
+        tell(self, st.store, release_atom_v, std::move(items.released));
     },
     [=](call_result_atom, const actor_id& actor, const object_id& id,
         object_payload& payload) {
@@ -102,7 +103,7 @@ core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
           });
         st.single_gets.erase(j);
       }
-      caf::anon_send(st.store, put_atom_v, id, std::move(payload));
+      tell(self, st.store, put_atom_v, id, std::move(payload));
     },
     [=](get_atom, std::vector<object_id>& ids, caf::timespan timeout,
         uint64_t token) {

@@ -24,6 +24,7 @@
 #include "api/core_worker.hpp"
 #include "api/detail/code.hpp"
 #include "api/detail/runtime_state.hpp"
+#include "api/detail/yielding_scheduler.hpp"
 #include "cluster/connect.hpp"
 #include "cluster/directory.hpp"
 #include "cluster/node_agent.hpp"
@@ -544,15 +545,24 @@ void init_impl(caf::actor_system* user_sys, const runtime_config& cfg) {
                      ? cfg.scheduler_threads
                      : std::max(2u, std::thread::hardware_concurrency());
     r->own_cfg->set("scheduler.max-threads", static_cast<size_t>(threads));
-    r->own_cfg->set("scheduler.policy", caf::atom_from_string(
-                                          cfg.scheduler_policy));
-    if (cfg.scheduler_policy == "stealing") {
+    // "yielding" is CAF's work stealing with our own idle loop (see
+    // detail::yielding_stealing); CAF knows it as "stealing".
+    auto yielding = cfg.scheduler_policy == "yielding";
+    r->own_cfg->set("scheduler.policy",
+                    caf::atom_from_string(yielding ? "stealing"
+                                                   : cfg.scheduler_policy));
+    using std::chrono::microseconds;
+    if (yielding) {
+      detail::use_yielding_scheduler(*r->own_cfg);
+      // How often a sleeping thread looks for work to steal.
+      r->own_cfg->set("work-stealing.relaxed-sleep-duration",
+                      caf::timespan{microseconds{100}});
+    } else if (cfg.scheduler_policy == "stealing") {
       // Idle scheduler threads poll briefly, then sleep in short steps
       // (CAF's default relaxed sleep is 10 ms, which a blocking driver
       // would feel on every call). Longer polling was faster on an idle
       // machine but collapsed to a few hundred calls per second once other
       // processes competed for the cores; 1,000 polls held up under load.
-      using std::chrono::microseconds;
       r->own_cfg->set("work-stealing.aggressive-poll-attempts", size_t{1000});
       r->own_cfg->set("work-stealing.moderate-sleep-duration",
                       caf::timespan{microseconds{20}});

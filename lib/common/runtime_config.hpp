@@ -102,10 +102,12 @@ struct runtime_config {
   /// CAF scheduler threads; 0 uses the machine's core count.
   uint32_t scheduler_threads = 0;
 
-  /// CAF scheduler policy of the runtime's own actor system: "stealing"
-  /// (threads poll briefly, then sleep in short steps) or "sharing" (one
-  /// queue; threads sleep at once).
-  std::string scheduler_policy = "stealing";
+  /// CAF scheduler policy of the runtime's own actor system: "yielding"
+  /// (work stealing; idle threads poll for 50 us, yielding the core between
+  /// polls, then sleep until woken), "stealing" (CAF's own: threads poll
+  /// in a tight loop, then sleep in short steps) or "sharing" (one queue;
+  /// threads sleep at once).
+  std::string scheduler_policy = "yielding";
 
   /// Default `max_retries` of tasks.
   int32_t default_max_retries = 3;

@@ -148,10 +148,11 @@ key_descriptor resources_key() {
 key_descriptor policy_key() {
   key_descriptor d;
   d.name = "scheduler.policy";
-  d.type = "'stealing' or 'sharing'";
-  d.default_value = "'stealing'";
-  d.meaning = "CAF scheduler; 'stealing' polls briefly before sleeping, "
-              "'sharing' sleeps at once.";
+  d.type = "'yielding', 'stealing' or 'sharing'";
+  d.default_value = "'yielding'";
+  d.meaning = "CAF scheduler; 'yielding' polls yielding the core, then "
+              "sleeps until woken; 'stealing' polls in a tight loop, then "
+              "sleeps in steps; 'sharing' sleeps at once.";
   d.apply = [](const caf::config_value& x, node_config& out) {
     std::string str;
     if (auto* a = caf::get_if<caf::atom_value>(&x))
@@ -159,9 +160,9 @@ key_descriptor policy_key() {
     else if (auto* s = caf::get_if<std::string>(&x))
       str = *s;
     else
-      return "expected 'stealing' or 'sharing'" + got(x);
-    if (str != "stealing" && str != "sharing")
-      return "expected 'stealing' or 'sharing'" + got(x);
+      return "expected 'yielding', 'stealing' or 'sharing'" + got(x);
+    if (str != "yielding" && str != "stealing" && str != "sharing")
+      return "expected 'yielding', 'stealing' or 'sharing'" + got(x);
     out.runtime.scheduler_policy = str;
     return std::string{};
   };

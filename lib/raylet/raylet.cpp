@@ -11,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "proto/guards.hpp"
+#include "proto/tell.hpp"
 #include "proto/record_codec.hpp"
 
 namespace cafray {
@@ -98,7 +99,7 @@ void send_batch(raylet_pointer self, uint32_t w,
                 std::vector<task_assignment> batch) {
   auto& st = self->state;
   if (!st.cfg.worker_processes) {
-    caf::anon_send(st.workers[w], execute_atom_v, std::move(batch));
+    tell(self, st.workers[w], execute_atom_v, std::move(batch));
     return;
   }
   auto& slot = st.processes[w];
@@ -110,7 +111,7 @@ void send_batch(raylet_pointer self, uint32_t w,
       slot.unsent.push_back(std::move(a));
     return;
   }
-  caf::anon_send(st.workers[w], execute_atom_v, std::move(batch));
+  tell(self, st.workers[w], execute_atom_v, std::move(batch));
 }
 
 /// Removes the task with this ID from a worker's books.
@@ -132,7 +133,7 @@ void enqueue(raylet_pointer self, task_spec spec);
 void send_steal(raylet_pointer self, uint32_t w, uint32_t count) {
   auto& st = self->state;
   if (!st.cfg.worker_processes || st.workers[w]) {
-    caf::anon_send(st.workers[w], steal_atom_v, count);
+    tell(self, st.workers[w], steal_atom_v, count);
     return;
   }
   // A worker still starting: its tasks are still here, hand them back now.

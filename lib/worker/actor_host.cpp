@@ -6,6 +6,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "proto/guards.hpp"
+#include "proto/tell.hpp"
 #include "proto/record_codec.hpp"
 #include "worker/executor.hpp"
 #include "worker/worker.hpp"
@@ -67,9 +68,9 @@ void run(host_pointer self, hosted_call& call) {
   }
   if (st.arena)
     st.arena->insert(call.spec.return_id(), result);
-  caf::anon_send(caf::actor_cast<core_worker_actor>(call.reply_to),
-                 call_result_atom_v, call.spec.actor, call.spec.return_id(),
-                 std::move(result));
+  tell(self, caf::actor_cast<core_worker_actor>(call.reply_to),
+       call_result_atom_v, call.spec.actor, call.spec.return_id(),
+       std::move(result));
 }
 
 void drain(host_pointer self) {

@@ -9,6 +9,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "proto/guards.hpp"
+#include "proto/tell.hpp"
 #include "proto/record_codec.hpp"
 #include "worker/executor.hpp"
 
@@ -234,13 +235,12 @@ worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
       // While the running task blocks, new tasks go back to be placed anew
       // (one may be what the blocked task waits for).
       if (!refused.empty())
-        caf::anon_send(st.raylet, handback_atom_v, st.index,
-                       std::move(refused));
+        tell(self, st.raylet, handback_atom_v, st.index, std::move(refused));
     },
     [=](steal_atom, uint32_t n) {
       // Answered even when nothing is left, so the raylet may ask again.
       auto& st = self->state;
-      caf::anon_send(st.raylet, handback_atom_v, st.index, st.queue->steal(n));
+      tell(self, st.raylet, handback_atom_v, st.index, st.queue->steal(n));
     },
   };
 }

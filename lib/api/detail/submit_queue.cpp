@@ -30,6 +30,11 @@ std::vector<task_spec> submit_queue::take() {
   return result;
 }
 
+void submit_queue::paused() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  last_ = clock::time_point{};
+}
+
 bool release_queue::push_sealed(const object_id& id, object_payload payload) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto ring = !rung();

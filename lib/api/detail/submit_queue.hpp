@@ -28,6 +28,11 @@ public:
   /// sending each batch before taking the next, which keeps the order.
   std::vector<task_spec> take();
 
+  /// The caller stopped to wait for results: whatever it submits next is
+  /// not part of a burst (a synchronous caller's next task goes straight to
+  /// the raylet, however quickly its last one came back).
+  void paused();
+
 private:
   using clock = std::chrono::steady_clock;
 

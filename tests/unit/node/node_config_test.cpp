@@ -203,8 +203,8 @@ TEST_CASE("wrong types are errors") {
            "config/bad.ini:2: key 'middleman.heartbeat-interval': expected "
            "timespan, got 5");
   CHECK_EQ(parse_error("[scheduler]\npolicy = 'fifo'\n"),
-           "config/bad.ini:2: key 'scheduler.policy': expected 'stealing' or "
-           "'sharing', got 'fifo'");
+           "config/bad.ini:2: key 'scheduler.policy': expected 'yielding', "
+           "'stealing' or 'sharing', got 'fifo'");
 }
 
 TEST_CASE("impossible values are errors") {
