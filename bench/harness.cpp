@@ -168,7 +168,7 @@ bool write_json(const std::string& path, const settings& s,
                 const std::vector<result>& results) {
   std::ostringstream out;
   out << "{\n  \"mode\": \"" << (s.quick ? "quick" : "full") << "\",\n"
-      << "  \"embedded\": true,\n"
+      << "  \"embedded\": " << (s.cluster ? "false" : "true") << ",\n"
       << "  \"hardware_threads\": " << std::thread::hardware_concurrency()
       << ",\n"
       << "  \"trials\": " << s.trials << ",\n"

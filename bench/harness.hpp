@@ -30,6 +30,7 @@ struct settings {
   uint64_t queued_tasks = 1000000;    // queued_1m_noop_tasks count
   int batch = 1000;                   // refs per batch (Ray: 1000)
   int nn_callers = 2;                 // threads (and actors) in n_n
+  bool cluster = false;  // a driver of a running cluster (CAFRAY_ADDRESS)
 };
 
 /// One trial: how many units of work in how many seconds.
