@@ -16,6 +16,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "gcs/chain.hpp"
+#include "gcs/chain_codec.hpp"
 #include "gcs/gcs_chain_client.hpp"
 #include "roles.hpp"
 
@@ -213,10 +214,11 @@ int run_probe(caf::actor_system& sys, arguments& args) {
   self->send(*replica, wire::chain_read_request{status.epoch, 1, 1, 0,
                                                 "probe"});
   answer("read");
+  request_block write;
+  std::string value = "x";
+  write.add(2, 2, 0, "probe", &value);
   self->send(*replica,
-             wire::chain_write_batch{
-               status.epoch, 1, {{2, 2, wire::chain_write{0, "probe", false,
-                                                           "x"}}}});
+             wire::chain_write_batch{status.epoch, 1, write.finish()});
   answer("write");
   return 0;
 }

@@ -204,6 +204,83 @@ bool count_entries(std::string_view bytes, size_t& count) {
   return true;
 }
 
+namespace {
+
+/// Fixed bytes per write of a request block besides key and value.
+constexpr size_t request_overhead = 2 * 8 + 2 + 2 * 8;
+
+bool read_request(byte_reader& in, chain_write_request& x) {
+  uint8_t has_value = 0;
+  uint64_t key_size = 0;
+  uint64_t value_size = 0;
+  if (!in.u64(x.request) || !in.u64(x.oldest_pending) || !in.u8(x.write.table)
+      || !in.u8(has_value) || has_value > 1 || !in.u64(key_size)
+      || !in.string(x.write.key, key_size) || !in.u64(value_size))
+    return false;
+  if (has_value == 0) {
+    x.write.value.reset();
+    return value_size == 0;
+  }
+  x.write.value.emplace();
+  return in.string(*x.write.value, value_size);
+}
+
+} // namespace
+
+request_block::request_block() : bytes_(8, '\0') {
+  // The count goes in front once known.
+}
+
+void request_block::add(uint64_t request, uint64_t oldest_pending,
+                        uint8_t table, std::string_view key,
+                        const std::string* value) {
+  auto value_size = value != nullptr ? value->size() : 0;
+  auto offset = bytes_.size();
+  bytes_.resize(offset + request_overhead + key.size() + value_size);
+  auto pos = store_u64(bytes_.data() + offset, request);
+  pos = store_u64(pos, oldest_pending);
+  *pos++ = static_cast<char>(table);
+  *pos++ = value != nullptr ? 1 : 0;
+  pos = store_u64(pos, key.size());
+  key.copy(pos, key.size());
+  pos += key.size();
+  pos = store_u64(pos, value_size);
+  if (value != nullptr)
+    value->copy(pos, value_size);
+  ++count_;
+}
+
+std::string request_block::finish() {
+  store_u64(bytes_.data(), count_);
+  auto result = std::move(bytes_);
+  bytes_.assign(8, '\0');
+  count_ = 0;
+  return result;
+}
+
+bool decode_requests(std::string_view bytes, chain_epoch epoch,
+                     std::vector<chain_write_request>& out) {
+  byte_reader in{bytes};
+  uint64_t count = 0;
+  if (!in.u64(count) || count > in.remaining() / request_overhead)
+    return false;
+  auto old_size = out.size();
+  out.reserve(old_size + count);
+  for (uint64_t i = 0; i < count; ++i) {
+    auto& x = out.emplace_back();
+    x.epoch = epoch;
+    if (!read_request(in, x)) {
+      out.resize(old_size);
+      return false;
+    }
+  }
+  if (in.remaining() != 0) {
+    out.resize(old_size);
+    return false;
+  }
+  return true;
+}
+
 // Layout: oldest_pending, number of requests, then (request, seq) pairs;
 // u64 each.
 std::string encode_client_record(const chain_client_record& record) {

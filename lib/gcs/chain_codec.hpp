@@ -43,6 +43,35 @@ bool decode_entries(std::string_view bytes, std::vector<chain_entry>& out);
 /// them; false for anything that is not such a block.
 bool count_entries(std::string_view bytes, size_t& count);
 
+/// Builds the block of a client's `wire::chain_write_batch`: `add` every
+/// write, then `finish`. Layout: the number of writes (u64), then per write
+/// request, oldest_pending (u64 each), table, has_value (u8 each), key size
+/// (u64), key, value size (u64), value.
+class request_block {
+public:
+  request_block();
+
+  /// A put of `*value`, or an erase without `value`.
+  void add(uint64_t request, uint64_t oldest_pending, uint8_t table,
+           std::string_view key, const std::string* value);
+
+  size_t count() const noexcept {
+    return count_;
+  }
+
+  /// The block; leaves this empty.
+  std::string finish();
+
+private:
+  std::string bytes_;
+  size_t count_ = 0;
+};
+
+/// Appends the writes of a block `request_block` built to `out`, each
+/// carrying `epoch`; false, with `out` as it was, for anything else.
+bool decode_requests(std::string_view bytes, chain_epoch epoch,
+                     std::vector<chain_write_request>& out);
+
 /// One client's record of the retry table.
 std::string encode_client_record(const chain_client_record& record);
 

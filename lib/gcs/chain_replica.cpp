@@ -156,11 +156,12 @@ chain_replica::receive_writes(const chain_address& from,
             out);
     return out;
   }
-  on_writes(from, msgs.data(), msgs.size(), out);
+  auto copy = msgs;
+  on_writes(from, copy.data(), copy.size(), out);
   return out;
 }
 
-chain_outbox chain_replica::receive_writes(const client_writes& batches) {
+chain_outbox chain_replica::receive_writes(client_writes batches) {
   chain_outbox out;
   if (retired_) {
     for (auto& [from, msgs] : batches)
@@ -179,7 +180,7 @@ chain_outbox chain_replica::receive_writes(const client_writes& batches) {
 }
 
 void chain_replica::on_writes(const chain_address& from,
-                              const chain_write_request* msgs, size_t count,
+                              chain_write_request* msgs, size_t count,
                               chain_outbox& out) {
   std::vector<chain_entry> entries;
   std::vector<ordered_request> ordered;
@@ -188,7 +189,7 @@ void chain_replica::on_writes(const chain_address& from,
 }
 
 void chain_replica::order_writes(const chain_address& from,
-                                 const chain_write_request* msgs, size_t count,
+                                 chain_write_request* msgs, size_t count,
                                  std::vector<chain_entry>& entries,
                                  std::vector<ordered_request>& ordered,
                                  chain_outbox& out) {
@@ -228,7 +229,7 @@ void chain_replica::order_writes(const chain_address& from,
     entry.client = from.id;
     entry.request = msg.request;
     entry.oldest_pending = msg.oldest_pending;
-    entry.write = msg.write;
+    entry.write = std::move(msg.write);
     entries.push_back(std::move(entry));
     ordered.emplace_back(from, msg.request);
   }

@@ -73,8 +73,9 @@ public:
 
   /// Handles the writes of several clients as `receive_writes` handles one
   /// client's, in one store transaction and one forward: a head under load
-  /// pays one commit and one message per batch instead of per client.
-  chain_outbox receive_writes(const client_writes& batches);
+  /// pays one commit and one message per batch instead of per client. The
+  /// writes move into the log.
+  chain_outbox receive_writes(client_writes batches);
 
   /// A heartbeat for the coordinator, which answers with a lease.
   chain_outbox heartbeat();
@@ -154,10 +155,10 @@ private:
   /// full.
   using ordered_request = std::pair<chain_address, uint64_t>;
 
-  /// Refuses, answers or numbers the writes of one client; the new ones go
-  /// to `entries`, numbered after them.
-  void order_writes(const chain_address& from,
-                    const chain_write_request* msgs, size_t count,
+  /// Refuses, answers or numbers the writes of one client; the new ones
+  /// move to `entries`, numbered after them.
+  void order_writes(const chain_address& from, chain_write_request* msgs,
+                    size_t count,
                     std::vector<chain_entry>& entries,
                     std::vector<ordered_request>& ordered, chain_outbox& out);
 
@@ -167,7 +168,7 @@ private:
                      const std::vector<ordered_request>& ordered,
                      chain_outbox& out);
 
-  void on_writes(const chain_address& from, const chain_write_request* msgs,
+  void on_writes(const chain_address& from, chain_write_request* msgs,
                  size_t count, chain_outbox& out);
 
   void on_read(const chain_address& from, const chain_read_request& msg,

@@ -25,38 +25,14 @@ chain_write from_wire(const wire::chain_write& x) {
   return result;
 }
 
-wire::chain_entry to_wire(const chain_entry& x) {
-  return wire::chain_entry{x.seq, x.client, x.request, x.oldest_pending,
-                           to_wire(x.write)};
-}
-
-chain_entry from_wire(const wire::chain_entry& x) {
-  return chain_entry{x.seq, x.client, x.request, x.oldest_pending,
-                     from_wire(x.write)};
-}
-
 bool entries_from_wire(const wire::chain_forward& x,
                        std::vector<chain_entry>& out) {
-  auto old_size = out.size();
-  out.reserve(old_size + x.entries.size());
-  for (auto& entry : x.entries)
-    out.push_back(from_wire(entry));
-  if (!x.block.empty() && !decode_entries(x.block, out)) {
-    out.resize(old_size);
-    return false;
-  }
-  return true;
+  return x.block.empty() || decode_entries(x.block, out);
 }
 
-std::vector<chain_write_request>
-requests_from_wire(const wire::chain_write_batch& x) {
-  std::vector<chain_write_request> result;
-  result.reserve(x.writes.size());
-  for (auto& write : x.writes)
-    result.push_back(chain_write_request{x.epoch, write.request,
-                                         write.oldest_pending,
-                                         from_wire(write.write)});
-  return result;
+bool requests_from_wire(const wire::chain_write_batch& x,
+                        std::vector<chain_write_request>& out) {
+  return decode_requests(x.block, x.epoch, out);
 }
 
 chain_read_request from_wire(const wire::chain_read_request& x) {

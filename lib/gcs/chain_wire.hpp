@@ -15,18 +15,15 @@ wire::chain_write to_wire(const chain_write& x);
 
 chain_write from_wire(const wire::chain_write& x);
 
-wire::chain_entry to_wire(const chain_entry& x);
-
-chain_entry from_wire(const wire::chain_entry& x);
-
 /// Appends the logic's entries of a forward to `out`; false, with `out` as
 /// it was, if its block is corrupt.
 bool entries_from_wire(const wire::chain_forward& x,
                        std::vector<chain_entry>& out);
 
-/// The logic's write requests of a client's batch.
-std::vector<chain_write_request>
-requests_from_wire(const wire::chain_write_batch& x);
+/// Appends the logic's write requests of a client's batch to `out`; false,
+/// with `out` as it was, if its block is corrupt.
+bool requests_from_wire(const wire::chain_write_batch& x,
+                        std::vector<chain_write_request>& out);
 
 chain_read_request from_wire(const wire::chain_read_request& x);
 

@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include "common/error.hpp"
+#include "gcs/chain_codec.hpp"
 #include "gcs/chain_connect.hpp"
 
 namespace cafray {
@@ -50,7 +51,7 @@ void send_requests(gcs_chain_client_pointer self,
     refresh(self);
     return;
   }
-  wire::chain_write_batch batch{st.config.epoch, st.id, {}};
+  request_block writes;
   auto oldest = oldest_pending(st);
   for (auto number : numbers) {
     auto i = st.pending.find(number);
@@ -61,15 +62,17 @@ void send_requests(gcs_chain_client_pointer self,
     request.parked = false;
     ++request.attempts;
     if (request.write)
-      batch.writes.push_back(
-        wire::chain_write_request{number, oldest, request.row});
+      writes.add(number, oldest, request.row.table, request.row.key,
+                 request.row.erase ? nullptr : &request.row.value);
     else
       self->send(members.back().handle,
                  wire::chain_read_request{st.config.epoch, st.id, number,
                                           request.row.table, request.row.key});
   }
-  if (!batch.writes.empty())
-    self->send(members.front().handle, std::move(batch));
+  if (writes.count() > 0)
+    self->send(members.front().handle,
+               wire::chain_write_batch{st.config.epoch, st.id,
+                                       writes.finish()});
 }
 
 void on_configuration(gcs_chain_client_pointer self,

@@ -126,7 +126,7 @@ void flush_queue(gcs_replica_pointer self) {
   if (!st.queued_writes.empty()) {
     auto batches = std::move(st.queued_writes);
     st.queued_writes.clear();
-    route(self, st.logic->receive_writes(batches));
+    route(self, st.logic->receive_writes(std::move(batches)));
   }
   if (st.queued_forward) {
     auto msg = std::move(*st.queued_forward);
@@ -148,8 +148,14 @@ void queue_writes(gcs_replica_pointer self, wire::chain_write_batch& msg) {
   auto& st = self->state;
   if (st.queued_forward)
     flush_queue(self);
+  std::vector<chain_write_request> requests;
+  if (!requests_from_wire(msg, requests)) {
+    // Dropped like a message lost on the way: the client resends.
+    log(self, "corrupt writes from client " + std::to_string(msg.client));
+    return;
+  }
   st.queued_writes.emplace_back(chain_address::of_client(msg.client),
-                                requests_from_wire(msg));
+                                std::move(requests));
   schedule_flush(self);
 }
 

@@ -151,22 +151,20 @@ typename Inspector::result_type inspect(Inspector& f, chain_client_handle& x) {
 }
 
 /// Replica -> successor: writes in sequence order, with the handles of
-/// their clients the successor has not been told yet. Replicas send the
-/// writes as `block`, encoded by `gcs/chain_codec.hpp` (`append_entries`):
-/// CAF copies a string in one piece, where it would visit every field of
-/// every entry. Writes in `entries` come before those of `block`.
+/// their clients the successor has not been told yet. The writes travel as
+/// `block`, encoded by `gcs/chain_codec.hpp` (`append_entries`): CAF copies
+/// a string in one piece, where it would visit every field of every entry.
 struct chain_forward {
   uint64_t epoch = 0;
   uint64_t from = 0;
-  std::vector<chain_entry> entries;
   std::vector<chain_client_handle> clients;
-  std::string block = {};
+  std::string block;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, chain_forward& x) {
-  return f(caf::meta::type_name("chain_forward"), x.epoch, x.from, x.entries,
-           x.clients, x.block);
+  return f(caf::meta::type_name("chain_forward"), x.epoch, x.from, x.clients,
+           x.block);
 }
 
 /// Coordinator -> tail: send your state to `joiner` for `attempt`.

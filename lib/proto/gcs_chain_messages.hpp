@@ -27,31 +27,22 @@ typename Inspector::result_type inspect(Inspector& f, chain_write& x) {
            x.value);
 }
 
-/// A client's write with its request number; writes of one client below
-/// `oldest_pending` have been acknowledged to it.
-struct chain_write_request {
-  uint64_t request = 0;
-  uint64_t oldest_pending = 0;
-  chain_write write;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, chain_write_request& x) {
-  return f(caf::meta::type_name("chain_write_request"), x.request,
-           x.oldest_pending, x.write);
-}
-
-/// Client -> head: writes applied in one transaction, in order.
+/// Client -> head: writes applied in one transaction, in order. The writes
+/// travel as `block`, encoded by `gcs/chain_codec.hpp` (`request_block`):
+/// per write its request number, the oldest request of the client still
+/// unanswered (older ones have been acknowledged to it), table, key and
+/// value or erase. CAF copies a string in one piece, where it would visit
+/// every field of every write.
 struct chain_write_batch {
   uint64_t epoch = 0;
   uint64_t client = 0;
-  std::vector<chain_write_request> writes;
+  std::string block;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, chain_write_batch& x) {
   return f(caf::meta::type_name("chain_write_batch"), x.epoch, x.client,
-           x.writes);
+           x.block);
 }
 
 /// Client -> tail: a read of one row.
@@ -121,21 +112,6 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, chain_answers& x) {
   return f(caf::meta::type_name("chain_answers"), x.replica, x.acks, x.reads,
            x.refusals);
-}
-
-/// A write once the head ordered it.
-struct chain_entry {
-  uint64_t seq = 0;
-  uint64_t client = 0;
-  uint64_t request = 0;
-  uint64_t oldest_pending = 0;
-  chain_write write;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, chain_entry& x) {
-  return f(caf::meta::type_name("chain_entry"), x.seq, x.client, x.request,
-           x.oldest_pending, x.write);
 }
 
 /// Replica -> predecessor: the tail applied everything up to `seq`.
