@@ -11,6 +11,7 @@ namespace {
 
 const std::string last_key = "last";
 const std::string trimmed_key = "trimmed";
+const std::string clients_at_key = "clients_at";
 
 /// LMDB's maximum number of named databases leaves room for this many row
 /// tables next to the store's own four.
@@ -80,16 +81,45 @@ caf::error lmdb_chain_store::load() {
       return make_error(errc::storage_error, "corrupt retry table");
     clients_.emplace(client, std::move(record));
   }
+  // Directories of earlier versions rewrote the table with every
+  // transaction: without the key, it holds everything applied.
+  auto at = kv_->get(meta_table_, clients_at_key);
+  if (at) {
+    if (!decode_seq_key(*at, clients_at_))
+      return make_error(errc::storage_error, "corrupt chain meta data");
+  } else if (code_of(at.error()) == errc::not_found) {
+    clients_at_ = last_;
+    write_batch batch;
+    batch.put(meta_table_, clients_at_key, encode_seq_key(clients_at_));
+    if (auto err = kv_->apply(batch))
+      return err;
+  } else {
+    return at.error();
+  }
+  if (auto err = migrate_old_log())
+    return err;
   auto log = kv_->scan(log_table_, "");
   if (!log)
     return log.error();
+  std::vector<chain_entry> entries;
   for (auto& [key, value] : *log) {
     chain_seq seq = 0;
     if (!decode_seq_key(key, seq))
       return make_error(errc::storage_error, "corrupt chain log key");
     log_records_.push_back(seq);
+    // The log brings the table up to date.
+    if (seq <= clients_at_)
+      continue;
+    entries.clear();
+    if (!decode_entries(value, entries))
+      return make_error(errc::storage_error, "corrupt chain log record");
+    for (auto& entry : entries)
+      if (entry.seq > clients_at_ && entry.seq <= last_) {
+        remember_request(clients_, entry);
+        dirty_.insert(entry.client);
+      }
   }
-  return migrate_old_log();
+  return caf::none;
 }
 
 caf::error lmdb_chain_store::migrate_old_log() {
@@ -115,13 +145,7 @@ caf::error lmdb_chain_store::migrate_old_log() {
     record = entries.back().seq;
     batch.put(log_table_, encode_seq_key(record), encode_entries(entries));
   }
-  if (auto err = kv_->apply(batch))
-    return err;
-  if (record != 0) {
-    log_records_.push_back(record);
-    std::sort(log_records_.begin(), log_records_.end());
-  }
-  return caf::none;
+  return kv_->apply(batch);
 }
 
 bool lmdb_chain_store::apply(const std::vector<chain_entry>& entries) {
@@ -129,55 +153,77 @@ bool lmdb_chain_store::apply(const std::vector<chain_entry>& entries) {
   if (entries.empty())
     return true;
   write_batch batch;
-  // The records this batch changes, written whole; the cache learns them
-  // only once the transaction committed.
-  chain_client_table touched;
   for (auto& entry : entries) {
     auto& write = entry.write;
     if (write.value)
       batch.put(write.table, write.key, *write.value);
     else
       batch.erase(write.table, write.key);
-    if (touched.count(entry.client) == 0) {
-      auto i = clients_.find(entry.client);
-      touched[entry.client]
-        = i != clients_.end() ? i->second : chain_client_record{};
-    }
-    remember_request(touched, entry);
   }
   // The whole transaction is one log record, keyed by its last entry: one
   // put now and one erase once the chain acknowledged all of it, instead
   // of both per write.
   auto newest = entries.back().seq;
   batch.put(log_table_, encode_seq_key(newest), encode_entries(entries));
-  for (auto& [client, record] : touched)
-    batch.put(clients_table_, encode_seq_key(client),
-              encode_client_record(record));
   batch.put(meta_table_, last_key, encode_seq_key(newest));
-  auto erased = add_trim(batch);
+  auto erased = erasable();
+  if (erased > 0)
+    add_trim(batch, erased, entries);
   if (auto err = kv_->apply(batch)) {
     error_ = std::move(err);
     return false;
   }
+  // The cache learns the retry table only once the transaction committed.
+  for (auto& entry : entries) {
+    remember_request(clients_, entry);
+    dirty_.insert(entry.client);
+  }
   last_ = newest;
-  trimmed_ = trim_to_;
-  log_records_.erase(log_records_.begin(), log_records_.begin() + erased);
+  if (erased > 0) {
+    trimmed_ = trim_to_;
+    clients_at_ = newest;
+    dirty_.clear();
+    log_records_.erase(log_records_.begin(), log_records_.begin() + erased);
+  }
   log_records_.push_back(newest);
-  for (auto& [client, record] : touched)
-    clients_[client] = std::move(record);
   return true;
 }
 
-size_t lmdb_chain_store::add_trim(write_batch& batch) const {
+size_t lmdb_chain_store::erasable() const {
   if (trim_to_ <= trimmed_)
     return 0;
   // A record goes once every entry in it is trimmed; `recover` skips the
   // trimmed entries of the records that stay.
-  size_t erased = 0;
-  while (erased < log_records_.size() && log_records_[erased] <= trim_to_)
-    batch.erase(log_table_, encode_seq_key(log_records_[erased++]));
+  size_t result = 0;
+  while (result < log_records_.size() && log_records_[result] <= trim_to_)
+    ++result;
+  return result >= trim_records_ ? result : 0;
+}
+
+void lmdb_chain_store::add_trim(write_batch& batch, size_t count,
+                                const std::vector<chain_entry>& entries) const {
+  for (size_t i = 0; i < count; ++i)
+    batch.erase(log_table_, encode_seq_key(log_records_[i]));
   batch.put(meta_table_, trimmed_key, encode_seq_key(trim_to_));
-  return erased;
+  // The log no longer holds what the erased records held: the table on disk
+  // must, up to the newest entry of this transaction.
+  chain_client_table changed;
+  auto take = [&](chain_client_id client) {
+    if (changed.count(client) > 0)
+      return;
+    auto i = clients_.find(client);
+    changed[client] = i != clients_.end() ? i->second : chain_client_record{};
+  };
+  for (auto client : dirty_)
+    take(client);
+  for (auto& entry : entries) {
+    take(entry.client);
+    remember_request(changed, entry);
+  }
+  for (auto& [client, record] : changed)
+    batch.put(clients_table_, encode_seq_key(client),
+              encode_client_record(record));
+  batch.put(meta_table_, clients_at_key, encode_seq_key(entries.back().seq));
 }
 
 bool lmdb_chain_store::full() const noexcept {
@@ -279,13 +325,15 @@ bool lmdb_chain_store::restore(const chain_snapshot& snapshot) {
               encode_client_record(record));
   batch.put(meta_table_, last_key, encode_seq_key(snapshot.seq));
   batch.put(meta_table_, trimmed_key, encode_seq_key(snapshot.seq));
+  batch.put(meta_table_, clients_at_key, encode_seq_key(snapshot.seq));
   if (auto err = kv_->apply(batch)) {
     error_ = std::move(err);
     return false;
   }
-  last_ = trimmed_ = trim_to_ = snapshot.seq;
+  last_ = trimmed_ = trim_to_ = clients_at_ = snapshot.seq;
   log_records_.clear();
   clients_ = snapshot.clients;
+  dirty_.clear();
   return true;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <deque>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -89,6 +90,13 @@ public:
     return kv_->readers_in_use();
   }
 
+  /// Log records that must be erasable before a transaction erases them
+  /// (and rewrites the retry-table records changed since the last time);
+  /// 1 erases them as soon as they are trimmed.
+  void set_trim_records(size_t n) noexcept {
+    trim_records_ = n < 1 ? 1 : n;
+  }
+
   /// Whether this process is a fork of the one that opened the store.
   bool forked() const noexcept {
     return kv_->forked();
@@ -103,9 +111,15 @@ private:
   /// into the log of one record per transaction.
   caf::error migrate_old_log();
 
-  /// Adds the erasure of the log records the pending trim covers to
-  /// `batch`; how many (from the front of `log_records_`).
-  size_t add_trim(write_batch& batch) const;
+  /// How many log records (from the front of `log_records_`) the pending
+  /// trim lets the next transaction erase; 0 below `trim_records_`.
+  size_t erasable() const;
+
+  /// Adds the erasure of the first `count` log records to `batch`, and the
+  /// retry-table records changed since they were last written, as they
+  /// are after `entries`.
+  void add_trim(write_batch& batch, size_t count,
+                const std::vector<chain_entry>& entries) const;
 
   std::unique_ptr<lmdb_kv_store> kv_;
   uint8_t tables_;
@@ -120,8 +134,16 @@ private:
   chain_seq trim_to_ = 0;
   /// The keys (last entries) of the log records on disk, ascending.
   std::deque<chain_seq> log_records_;
-  /// The retry table as on disk.
+  /// The retry table: as on disk up to `clients_at_`, and after that as the
+  /// log says.
   chain_client_table clients_;
+  /// The retry table on disk holds every entry up to here; the log holds
+  /// every later one. The table is rewritten only when log records go,
+  /// instead of with every transaction.
+  chain_seq clients_at_ = 0;
+  /// Clients whose records changed since the table was last written.
+  std::set<chain_client_id> dirty_;
+  size_t trim_records_ = 32;
   caf::error error_;
 };
 

@@ -125,6 +125,8 @@ TEST_CASE("lmdb chain store: reopened, it holds what it applied") {
   memory_chain_store reference;
   {
     auto store = open_store(dir.path());
+    // Log records go as soon as they are trimmed.
+    store->set_trim_records(1);
     for (auto& batch : sample_batches()) {
       REQUIRE(store->apply(batch));
       REQUIRE(reference.apply(batch));
@@ -198,6 +200,7 @@ TEST_CASE("lmdb chain store: a log of one record per entry, as earlier "
     CHECK_EQ(durable.log.back().seq, 5u);
     CHECK_EQ(durable.log.back().write.key, "k5");
     // Trimming past the moved record erases it with the next transaction.
+    store->set_trim_records(1);
     store->trim(5);
     REQUIRE(store->apply({entry(6, alice, 6, 0, "k6", "v")}));
     CHECK_EQ(store->log_size(), 1u);
@@ -208,6 +211,48 @@ TEST_CASE("lmdb chain store: a log of one record per entry, as earlier "
   auto durable = store->recover();
   REQUIRE_EQ(durable.log.size(), 1u);
   CHECK_EQ(durable.log.front().seq, 6u);
+}
+
+TEST_CASE("lmdb chain store: the retry table on disk is rewritten only when "
+          "log records go, and the log brings it up to date at open") {
+  test_directory dir;
+  memory_chain_store reference;
+  // Ten transactions of two entries, each trimmed (acknowledged) after the
+  // next one: records go four at a time.
+  auto batch = [](chain_seq i) {
+    return std::vector<chain_entry>{
+      entry(2 * i - 1, alice, i, 0, "a" + std::to_string(i), "x", i),
+      entry(2 * i, bob + i % 3, i, 1, "b" + std::to_string(i), "y",
+            i > 2 ? i - 2 : 0)};
+  };
+  auto check_reopened = [&](chain_seq last, chain_seq trimmed,
+                            size_t log_entries) {
+    auto store = open_store(dir.path());
+    CHECK_EQ(store->last_applied(), last);
+    CHECK_EQ(store->digest(), reference.digest());
+    auto durable = store->recover();
+    CHECK_EQ(durable.trimmed, trimmed);
+    CHECK_EQ(durable.clients, reference.recover().clients);
+    CHECK_EQ(store->log_size(), log_entries);
+  };
+  for (chain_seq i = 1; i <= 10; ++i) {
+    {
+      auto store = open_store(dir.path());
+      store->set_trim_records(4);
+      store->trim(2 * (i - 1));
+      REQUIRE(store->apply(batch(i)));
+    }
+    REQUIRE(reference.apply(batch(i)));
+    CAPTURE(i);
+    // Records 1-4 go with transaction 5, records 5-8 with 9: the table was
+    // written then, and the log holds every later entry.
+    if (i == 4)
+      check_reopened(8, 0, 8);
+    if (i == 8)
+      check_reopened(16, 8, 8);
+    if (i == 10)
+      check_reopened(20, 16, 4);
+  }
 }
 
 TEST_CASE("lmdb chain store: a snapshot replaces everything, durably") {
