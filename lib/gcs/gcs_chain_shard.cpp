@@ -434,29 +434,57 @@ spawn_gcs_chain_shard(caf::actor_system& sys, uint32_t index,
   coordination.shard = index;
   for (uint32_t j = 1; j <= replicas; ++j)
     coordination.replicas.push_back(j);
+  // Without a saved chain, replicas 1..R; with one, its members and, should
+  // it be short, more under the smallest free ids.
+  std::vector<replica_id> ids = coordination.replicas;
   coordination.state_file = directory + "/chain.state";
   // The replicas share the process's threads with the whole runtime (and
   // wait for fsync with a configured directory): a shorter lease takes
   // replicas that are only slow for dead. It bounds the stall after the
   // tail dies; other deaths are noticed at once (monitors).
   coordination.lease = std::chrono::milliseconds{1000};
-  if (auto saved = load_chain_config(coordination.state_file))
-    for (auto id : saved->replicas)
-      if (id == 0 || id > replicas)
-        return make_error(errc::invalid_config,
-                          coordination.state_file + " names replica "
-                            + std::to_string(id) + ", but gcs_replicas is "
-                            + std::to_string(replicas));
-  gcs_chain_parts result;
-  result.coordinator = sys.spawn(gcs_coordinator, coordination);
+  if (auto saved = load_chain_config(coordination.state_file)) {
+    if (saved->replicas.size() > replicas
+        || std::count(saved->replicas.begin(), saved->replicas.end(), 0) > 0)
+      return make_error(errc::invalid_config,
+                        coordination.state_file + " names "
+                          + std::to_string(saved->replicas.size())
+                          + " replicas, but gcs_replicas is "
+                          + std::to_string(replicas));
+    ids = saved->replicas;
+    for (replica_id id = 1; ids.size() < replicas; ++id)
+      if (std::find(ids.begin(), ids.end(), id) == ids.end())
+        ids.push_back(id);
+  }
   gcs_replica_options replica_options;
   replica_options.detached = storage.sync;
-  for (uint32_t j = 1; j <= replicas; ++j) {
-    auto replica = spawn_gcs_replica(sys, j,
-                                     directory + "/replica-"
-                                       + std::to_string(j),
-                                     storage, result.coordinator,
-                                     replica_options);
+  auto replica_directory = [directory](replica_id id) {
+    return directory + "/replica-" + std::to_string(id);
+  };
+  gcs_chain_parts result;
+  result.replacements = std::make_shared<gcs_replacement_list>();
+  coordination.spawn_replacement
+    = [&sys, replica_directory, storage, replica_options,
+       list = result.replacements](replica_id id,
+                                   gcs_coordinator_actor coordinator) {
+        // A directory left by an earlier replica of this id holds nothing
+        // the replacement keeps: it installs the tail's state over it.
+        auto replica = spawn_gcs_replica(sys, id, replica_directory(id),
+                                         storage, std::move(coordinator),
+                                         replica_options);
+        if (!replica) {
+          fmt::print(stderr, "[gcs_chain_shard] replica {}: {}\n", id,
+                     render(replica.error()));
+          return gcs_replica_actor{};
+        }
+        std::lock_guard<std::mutex> guard{list->mtx};
+        list->replicas.push_back(*replica);
+        return *replica;
+      };
+  result.coordinator = sys.spawn(gcs_coordinator, coordination);
+  for (auto id : ids) {
+    auto replica = spawn_gcs_replica(sys, id, replica_directory(id), storage,
+                                     result.coordinator, replica_options);
     if (!replica) {
       for (auto& x : result.replicas)
         caf::anon_send_exit(x, caf::exit_reason::user_shutdown);

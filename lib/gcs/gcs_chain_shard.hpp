@@ -6,6 +6,8 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <utility>
@@ -117,6 +119,18 @@ gcs_chain_shard(gcs_chain_shard_pointer self, gcs_chain_client_actor client,
                 gcs_coordinator_actor coordinator,
                 gcs_chain_shard_options options);
 
+/// Replicas a coordinator started to replace lost ones, so that whoever
+/// stops the shard stops them too.
+struct gcs_replacement_list {
+  std::mutex mtx;
+  std::vector<gcs_replica_actor> replicas;
+
+  std::vector<gcs_replica_actor> get() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return replicas;
+  }
+};
+
 /// The actors of one chain-backed shard.
 struct gcs_chain_parts {
   /// What the runtime talks to.
@@ -125,17 +139,24 @@ struct gcs_chain_parts {
   gcs_coordinator_actor coordinator;
   /// Head first at startup.
   std::vector<gcs_replica_actor> replicas;
+  /// Replicas started later, in order.
+  std::shared_ptr<gcs_replacement_list> replacements;
 };
 
 /// Spawns shard `index` as a chain of `replicas` replicas with ids
 /// 1..`replicas`, replica `j` persisting to `<directory>/replica-<j>`, its
-/// coordinator keeping the chain in `<directory>/chain.state` (so that a
-/// restart from the same directory resumes the same chain; a replica the
-/// chain lost joins again by copying its state), a chain client and the
-/// `gcs_chain_shard` in front. Replicas run detached when commits wait for
-/// fsync. Leases last a second: a dead tail stalls writes that long. Fails with `errc::invalid_config` if the directory holds a chain
-/// with replicas beyond `replicas`, `errc::storage_error` if LMDB cannot
-/// open.
+/// coordinator keeping the chain in `<directory>/chain.state`, a chain
+/// client and the `gcs_chain_shard` in front. Replicas run detached when
+/// commits wait for fsync. Leases last a second: a dead tail stalls writes
+/// that long.
+///
+/// When a replica dies, the coordinator starts a replacement under the next
+/// free id, which copies the tail's state and joins at the tail. A restart
+/// from the same directory starts the replicas `chain.state` names (the
+/// chain resumes) and, should it name fewer than `replicas`, more under
+/// the smallest free ids, which join by copying the state. Fails with
+/// `errc::invalid_config` if the directory holds a chain of more than
+/// `replicas` replicas, `errc::storage_error` if LMDB cannot open.
 caf::expected<gcs_chain_parts>
 spawn_gcs_chain_shard(caf::actor_system& sys, uint32_t index,
                       const std::string& directory, uint32_t replicas,

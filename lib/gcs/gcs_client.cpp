@@ -138,6 +138,11 @@ void gcs_client::shutdown() {
     for (auto& x : coordinators)
       caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
     self->wait_for(coordinators);
+    // Only the coordinators start replacements: the list is complete now.
+    for (auto& chain : chains_)
+      if (chain.replacements)
+        for (auto& replica : chain.replacements->get())
+          rest.push_back(caf::actor_cast<caf::actor>(replica));
     for (auto& x : rest)
       caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
     self->wait_for(rest);

@@ -18,6 +18,8 @@ namespace {
 
 void try_remove(gcs_coordinator_pointer self, replica_id id);
 
+void replace_missing(gcs_coordinator_pointer self);
+
 void log(gcs_coordinator_pointer self, const std::string& what) {
   // Milliseconds of the monotonic clock, comparable with the load's history.
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -48,6 +50,7 @@ void check_leases(gcs_coordinator_pointer self) {
       return;
     }
   }
+  replace_missing(self);
   for (auto id : st.logic->expired()) {
     if (auto beat = st.logic->last_heartbeat(id))
       log(self, "replica " + std::to_string(id) + ": last heartbeat "
@@ -150,6 +153,43 @@ void next_join(gcs_coordinator_pointer self) {
   }
 }
 
+/// Starts replacements until the chain and the replicas waiting to join
+/// make up the configured size again.
+void replace_missing(gcs_coordinator_pointer self) {
+  auto& st = self->state;
+  if (!st.replacing || !st.options.spawn_replacement || !st.logic
+      || st.logic->config().empty())
+    return;
+  auto& config = st.logic->config();
+  for (auto i = st.replacements.begin(); i != st.replacements.end();)
+    i = config.contains(*i) ? st.replacements.erase(i) : std::next(i);
+  auto now = chain_clock::now();
+  if (st.replacement_failed
+      && now - *st.replacement_failed < std::chrono::seconds{1})
+    return;
+  std::set<replica_id> coming{st.replacements.begin(), st.replacements.end()};
+  coming.insert(st.joiners.begin(), st.joiners.end());
+  if (auto id = st.logic->joiner())
+    coming.insert(*id);
+  auto wanted = st.options.replicas.size();
+  while (config.replicas.size() + coming.size() < wanted) {
+    auto id = ++st.last_id;
+    log(self, "starts replica " + std::to_string(id) + " as a replacement");
+    auto replica = st.options.spawn_replacement(
+      id, caf::actor_cast<gcs_coordinator_actor>(self));
+    if (!replica) {
+      log(self, "cannot start replica " + std::to_string(id));
+      st.replacement_failed = now;
+      return;
+    }
+    // Should it die before it announced itself, it is replaced in turn.
+    self->monitor(replica);
+    st.monitored[replica.address()] = id;
+    st.replacements.insert(id);
+    coming.insert(id);
+  }
+}
+
 void try_remove(gcs_coordinator_pointer self, replica_id id) {
   auto& st = self->state;
   if (!st.logic || st.waiting_removals.count(id) > 0)
@@ -176,8 +216,11 @@ void try_remove(gcs_coordinator_pointer self, replica_id id) {
   log(self, "replica " + std::to_string(id) + ": "
               + to_string(change.repair) + ", now "
               + render(change.config));
+  if (change.repair != chain_repair::join_cancelled)
+    st.replacing = true;
   route(self, change.messages);
   next_join(self);
+  replace_missing(self);
 }
 
 void start(gcs_coordinator_pointer self) {
@@ -208,6 +251,7 @@ void on_announce(gcs_coordinator_pointer self, wire::chain_announce& msg) {
     log(self, "replica " + std::to_string(id) + " announced again");
   }
   st.replicas[id] = handle;
+  st.last_id = std::max(st.last_id, id);
   st.endpoints[id] = {msg.self.host, msg.self.port};
   self->monitor(handle);
   st.monitored[handle.address()] = id;
@@ -235,6 +279,7 @@ void on_down(gcs_coordinator_pointer self, const caf::down_msg& msg) {
   auto id = i->second;
   st.monitored.erase(i);
   log(self, "replica " + std::to_string(id) + " is down");
+  st.replacements.erase(id);
   st.joiners.erase(std::remove(st.joiners.begin(), st.joiners.end(), id),
                    st.joiners.end());
   try_remove(self, id);
@@ -254,12 +299,16 @@ gcs_coordinator(gcs_coordinator_pointer self, gcs_coordinator_options options) {
   st.initial.shard = st.options.shard;
   st.initial.replicas = st.options.replicas;
   st.initial.epoch = 1;
+  for (auto id : st.options.replicas)
+    st.last_id = std::max(st.last_id, id);
   if (!st.options.state_file.empty())
     if (auto saved = load_chain_config(st.options.state_file)) {
       // Replicas keep their epoch only in memory: a higher epoch reaches
       // any that survived the coordinator.
       st.initial = *saved;
       st.initial.epoch = saved->epoch + 1;
+      for (auto id : saved->replicas)
+        st.last_id = std::max(st.last_id, id);
     }
   self->set_error_handler([self](caf::error& err) {
     log(self, "error message: " + cafray::render(err));

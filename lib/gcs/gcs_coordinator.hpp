@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,6 +40,15 @@ struct gcs_coordinator_options {
   /// How often the failure detector looks for expired leases.
   std::chrono::milliseconds check_interval{25};
 
+  /// Starts a replica under a new id to replace one the chain lost; the new
+  /// replica announces itself to the coordinator it is given and joins at
+  /// the tail like any replacement. An invalid handle if it could not be
+  /// started: the coordinator tries again a second later. Empty where someone else
+  /// starts the replicas (cafray-gcs processes). The coordinator keeps the
+  /// chain and its joiners at the size of `replicas`.
+  std::function<gcs_replica_actor(replica_id, gcs_coordinator_actor)>
+    spawn_replacement;
+
   /// Where the configuration is kept across restarts of the coordinator;
   /// empty for nowhere. When the file exists, its chain replaces
   /// `replicas` and the epochs continue after its epoch.
@@ -71,6 +81,22 @@ struct gcs_coordinator_state {
 
   /// Removals that wait for a lease to run out.
   std::set<replica_id> waiting_removals;
+
+  /// Replicas `spawn_replacement` started that have neither joined nor
+  /// died yet.
+  std::set<replica_id> replacements;
+
+  /// Whether this coordinator removed a member: only then it starts
+  /// replacements. Until then a short chain (a restart that found fewer
+  /// members on disk) fills with replicas started with it, which may still
+  /// be on their way.
+  bool replacing = false;
+
+  /// The highest replica id seen or given to a replacement.
+  replica_id last_id = 0;
+
+  /// When `spawn_replacement` last failed.
+  std::optional<chain_time> replacement_failed;
 
   /// When the failure detector last ran: a timer that fires late means the
   /// coordinator did not run, and heartbeats may be waiting unread.

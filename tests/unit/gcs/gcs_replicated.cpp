@@ -68,6 +68,50 @@ struct replicated_fixture : actor_fixture {
     return ids;
   }
 
+  /// Waits until the coordinator's chain is `ids`; the chain it saw last.
+  std::vector<uint64_t> wait_for_members(const gcs_coordinator_actor& coord,
+                                         const std::vector<uint64_t>& ids) {
+    std::vector<uint64_t> seen;
+    for (int attempt = 0; attempt < 400; ++attempt) {
+      seen.clear();
+      for (auto& handle : members(coord))
+        if (auto st = status(handle))
+          seen.push_back(st->replica);
+      // As the coordinator says, and as every member has installed.
+      if (seen == ids && chain_ids(coord) == ids)
+        return seen;
+      std::this_thread::sleep_for(25ms);
+    }
+    return chain_ids(coord);
+  }
+
+  /// The members of the coordinator's configuration.
+  std::vector<gcs_replica_actor> members(const gcs_coordinator_actor& coord) {
+    std::vector<gcs_replica_actor> result;
+    (*self)
+      ->request(coord, timeout, get_atom_v)
+      .receive(
+        [&](wire::chain_configuration& config) {
+          for (auto& member : config.members)
+            result.push_back(member.handle);
+        },
+        [&](caf::error&) {});
+    return result;
+  }
+
+  std::vector<uint64_t> chain_ids(const gcs_coordinator_actor& coord) {
+    std::vector<uint64_t> result;
+    (*self)
+      ->request(coord, timeout, get_atom_v)
+      .receive(
+        [&](wire::chain_configuration& config) {
+          for (auto& member : config.members)
+            result.push_back(member.replica);
+        },
+        [&](caf::error&) {});
+    return result;
+  }
+
   /// Waits until every live replica of the chain applied the same writes
   /// and holds the same rows; their common digest.
   uint64_t converged_digest(const std::vector<gcs_replica_actor>& replicas,
@@ -150,32 +194,51 @@ TEST_CASE_FIXTURE(replicated_fixture,
 }
 
 TEST_CASE_FIXTURE(replicated_fixture,
-                  "a replicated shard loses nothing when replicas die") {
+                  "a replicated shard replaces dead replicas, losing nothing") {
   auto gcs = spawn_gcs(*sys, replicated(1, 3));
   REQUIRE(gcs);
   auto& shard = gcs->shards()[0];
   auto& chain = gcs->chains()[0];
   put_batch(shard, gcs_table::tasks, numbered_rows("t", 0, 200));
-  // The head dies with writes on their way.
+  // The head dies with writes on their way; replica 4 replaces it, copying
+  // the state and joining at the tail.
   caf::anon_send_exit(chain.replicas[0], caf::exit_reason::kill);
   put_batch(shard, gcs_table::tasks, numbered_rows("t", 200, 400));
   CHECK(!put(shard, gcs_table::kv, "after-head", "yes"));
-  CHECK_EQ(wait_for_chain(chain.coordinator, 2),
-           (std::vector<uint64_t>{2, 3}));
-  // Then the tail.
+  CHECK_EQ(wait_for_members(chain.coordinator, {2, 3, 4}),
+           (std::vector<uint64_t>{2, 3, 4}));
+  // Then a middle replica: 5 replaces it.
   put_batch(shard, gcs_table::tasks, numbered_rows("t", 400, 600));
   caf::anon_send_exit(chain.replicas[2], caf::exit_reason::kill);
   put_batch(shard, gcs_table::tasks, numbered_rows("t", 600, 800));
   CHECK(!flush(shard));
-  CHECK_EQ(wait_for_chain(chain.coordinator, 1), std::vector<uint64_t>{2});
+  CHECK_EQ(wait_for_members(chain.coordinator, {2, 4, 5}),
+           (std::vector<uint64_t>{2, 4, 5}));
+  // Then the tail, itself a replacement: 6 replaces it once its lease ran
+  // out.
+  auto replacements = chain.replacements->get();
+  REQUIRE_EQ(replacements.size(), 2u);
+  caf::anon_send_exit(replacements[1], caf::exit_reason::kill);
+  CHECK(!put(shard, gcs_table::kv, "after-tail", "yes"));
+  CHECK_EQ(wait_for_members(chain.coordinator, {2, 4, 6}),
+           (std::vector<uint64_t>{2, 4, 6}));
+  CHECK_EQ(chain.replacements->get().size(), 3u);
   CHECK_EQ(*get(shard, gcs_table::kv, "after-head"), "yes");
+  CHECK_EQ(*get(shard, gcs_table::kv, "after-tail"), "yes");
   auto rows = scan(shard, gcs_table::tasks, "");
   REQUIRE(rows);
   CHECK_EQ(rows->size(), 800u);
   CHECK_EQ(rows->back().key, "t1799");
-  auto last = status(chain.replicas[1]);
-  REQUIRE(last);
-  CHECK_EQ(last->last_applied, 801u);
+  // Every member holds the same 802 writes (800 rows, 2 keys).
+  auto handles = members(chain.coordinator);
+  REQUIRE_EQ(handles.size(), 3u);
+  CHECK_NE(converged_digest(handles, {0, 1, 2}), 0u);
+  for (auto& handle : handles) {
+    auto st = status(handle);
+    REQUIRE(st);
+    CHECK_EQ(st->last_applied, 802u);
+    CHECK_EQ(st->chain, (std::vector<uint64_t>{2, 4, 6}));
+  }
   gcs->shutdown();
 }
 
@@ -192,10 +255,11 @@ TEST_CASE_FIXTURE(replicated_fixture,
       CHECK(!put(shard, gcs_table::actors, "actor-" + std::to_string(i),
                  std::to_string(i)));
     put_batch(shard, gcs_table::tasks, numbered_rows("t", 0, 500));
-    // One replica is lost before the shutdown: the chain goes on with two.
+    // One replica is lost before the shutdown: replica 4 replaces it.
     caf::anon_send_exit(gcs->chains()[0].replicas[1], caf::exit_reason::kill);
-    CHECK_EQ(wait_for_chain(gcs->chains()[0].coordinator, 2),
-             (std::vector<uint64_t>{1, 3}));
+    CHECK_EQ(wait_for_members(gcs->chains()[0].coordinator, {1, 3, 4}),
+             (std::vector<uint64_t>{1, 3, 4}));
+    put_batch(shard, gcs_table::tasks, numbered_rows("t", 500, 600));
     CHECK(!flush(shard));
     // The shutdown stops every replica.
   }
@@ -205,15 +269,15 @@ TEST_CASE_FIXTURE(replicated_fixture,
   auto& shard = gcs->shards()[0];
   auto tasks = scan(shard, gcs_table::tasks, "");
   REQUIRE(tasks);
-  CHECK_EQ(tasks->size(), 500u);
+  CHECK_EQ(tasks->size(), 600u);
   auto actors = scan(shard, gcs_table::actors, "actor-");
   REQUIRE(actors);
   CHECK_EQ(actors->size(), 20u);
   CHECK_EQ(*get(shard, gcs_table::actors, "actor-19"), "19");
-  // The replica the chain lost copies the state and joins at the tail.
+  // The chain resumes as it was: its replacement included.
   auto& chain = gcs->chains()[0];
-  CHECK_EQ(wait_for_chain(chain.coordinator, 3),
-           (std::vector<uint64_t>{1, 3, 2}));
+  CHECK_EQ(wait_for_members(chain.coordinator, {1, 3, 4}),
+           (std::vector<uint64_t>{1, 3, 4}));
   CHECK_NE(converged_digest(chain.replicas, {0, 1, 2}), 0u);
   gcs->shutdown();
   // A directory of one layout is refused with the other.
