@@ -1,5 +1,7 @@
 // Lineage in a running runtime: without compaction limits (the default)
-// the GCS keeps every task record.
+// the GCS keeps every task record; with an age limit, finished lineage
+// leaves once it is older, and unfinished lineage stays.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -22,6 +24,23 @@ CAFRAY_REMOTE(lineage_twice);
 
 namespace {
 
+std::atomic<bool> blocker_started{false};
+std::atomic<bool> blocker_released{false};
+
+} // namespace
+
+/// Runs until the test releases it: its lineage stays unfinished meanwhile.
+int lineage_blocker(int x) {
+  blocker_started = true;
+  while (!blocker_released)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  return x;
+}
+
+CAFRAY_REMOTE(lineage_blocker);
+
+namespace {
+
 /// Task records in the GCS's tasks table, over every shard.
 size_t lineage_records() {
   auto& r = cafray::detail::rt();
@@ -39,6 +58,14 @@ size_t lineage_records() {
         },
         [&](caf::error&) {});
   return result;
+}
+
+/// Polls (bounded) until `flag` is set; whether it is.
+bool eventually(const std::atomic<bool>& flag) {
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  while (!flag && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  return flag;
 }
 
 /// Polls (bounded) until the tasks table holds `n` records; what it holds.
@@ -74,6 +101,36 @@ TEST_CASE("without limits the GCS keeps every task record") {
   CHECK_EQ(lineage_records_eventually(500), 500u);
   std::this_thread::sleep_for(200ms);
   CHECK_EQ(lineage_records(), 500u);
+  cafray::shutdown();
+}
+
+TEST_CASE("with an age limit finished lineage leaves and unfinished stays") {
+  // Only the age limit is set: nothing but age drops a record. Every
+  // assertion waits for a state that, once reached, cannot change before
+  // the test changes something, so that no timing can fail it.
+  auto cfg = test_config();
+  cfg.heartbeat_interval_ms = 20;
+  cfg.gcs_lineage_max_age_s = 1;
+  cafray::init(cfg);
+  blocker_started = false;
+  blocker_released = false;
+  auto blocked = cafray::task(lineage_blocker).remote(7);
+  REQUIRE(eventually(blocker_started));
+  // The blocker's record is in the GCS: its segment closed before the other
+  // tasks were submitted, so none of theirs shares it.
+  REQUIRE_EQ(lineage_records_eventually(1), 1u);
+  CHECK_EQ(run_tasks(0, 500), 249500L);
+  // A second after their segments closed, the 500 finished records leave;
+  // the blocker's unfinished one stays however old it gets.
+  CHECK_EQ(lineage_records_eventually(1), 1u);
+  // Older than the limit by now, still unfinished: still there (a record
+  // of the 500 written late leaves in turn).
+  std::this_thread::sleep_for(1200ms);
+  CHECK_EQ(lineage_records_eventually(1), 1u);
+  blocker_released = true;
+  CHECK_EQ(cafray::get(blocked, patience), 7);
+  // Finished now, and a second later gone as well.
+  CHECK_EQ(lineage_records_eventually(0), 0u);
   cafray::shutdown();
 }
 
