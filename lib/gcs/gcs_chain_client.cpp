@@ -208,6 +208,10 @@ void on_answers(gcs_chain_client_pointer self, wire::chain_answers& msg) {
   }
   bool stale = false;
   for (auto& refused : msg.refusals) {
+    // A replica with a newer configuration (request 0: the replica's own
+    // notice of a new configuration, see gcs_replica.cpp).
+    if (refused.epoch > st.config.epoch)
+      stale = true;
     auto i = st.pending.find(refused.request);
     if (i == st.pending.end())
       continue;

@@ -197,6 +197,18 @@ void on_configuration(gcs_replica_pointer self,
   // writes the logic resends.
   st.introduced.clear();
   receive(self, coordinator_address(), chain_install{config_from_wire(msg)});
+  // The clients this replica knows learn at once that the chain changed:
+  // writes they sent to a replica that is out now (removed while alive, its
+  // lease having run out under load) would otherwise wait for the client's
+  // resend timeout. A refusal of request 0, which no client uses, with the
+  // new epoch makes a client fetch the configuration and resend.
+  for (auto& [client, handle] : st.clients) {
+    wire::chain_answers nudge;
+    nudge.replica = st.logic->id();
+    nudge.refusals.push_back(wire::chain_refused{
+      0, static_cast<uint8_t>(chain_refusal::stale_request), msg.epoch});
+    self->send(handle, std::move(nudge));
+  }
 }
 
 void on_snapshot_part(gcs_replica_pointer self,
