@@ -19,7 +19,7 @@ namespace {
 constexpr const char* usage =
   "usage: cafray-gcs ROLE --key=value...\n"
   "  coordinator --port=P --replicas=1,2,3 [--state-file=F] [--lease-ms=300]\n"
-  "              [--grace-ms=20] [--shard=0]\n"
+  "              [--grace-ms=20] [--check-ms=25] [--shard=0]\n"
   "  replica     --id=N --dir=D --coordinator=HOST:PORT [--port=0]\n"
   "              [--heartbeat-ms=50] [--max-map-mb=1024] [--sync=0]\n"
   "  load        --coordinator=HOST:PORT --history=F [--writers=1]\n"
@@ -41,7 +41,8 @@ const std::vector<role>& roles() {
   using namespace cafray::gcs_tool;
   static const std::vector<role> result{
     {"coordinator",
-     {"port", "replicas", "state-file", "lease-ms", "grace-ms", "shard"},
+     {"port", "replicas", "state-file", "lease-ms", "grace-ms", "check-ms",
+      "shard"},
      run_coordinator},
     {"replica",
      {"id", "dir", "coordinator", "port", "heartbeat-ms", "max-map-mb",

@@ -65,6 +65,8 @@ int run_coordinator(caf::actor_system& sys, arguments& args) {
   options.state_file = args.text("state-file");
   options.lease = std::chrono::milliseconds{args.number("lease-ms", 300)};
   options.grace = std::chrono::milliseconds{args.number("grace-ms", 20)};
+  options.check_interval
+    = std::chrono::milliseconds{args.number("check-ms", 25)};
   auto port = args.number("port", 0);
   if (!args.error().empty() || options.replicas.empty() || port > 65535) {
     std::fprintf(stderr, "cafray-gcs coordinator: %s\n",
