@@ -28,6 +28,10 @@ ref_state::~ref_state() {
   auto r = current.load(std::memory_order_acquire);
   if (r == nullptr || r->generation != generation_)
     return;
+  // A process whose store is elsewhere keeps its own puts for its readers
+  // only as long as the owner does (an object in the arena holds a pin).
+  if (r->remote_node)
+    r->objects->erase(id_);
   if (r->releases->push(id_))
     caf::anon_send(r->core, release_atom_v);
 }
@@ -80,6 +84,13 @@ caf::actor_system& system() {
   return *rt().sys;
 }
 
+int64_t arena_offset(const void* ptr) noexcept {
+  auto r = current.load(std::memory_order_acquire);
+  if (r == nullptr || !r->arena)
+    return -1;
+  return r->arena->offset_of(ptr);
+}
+
 uint64_t inline_threshold() {
   return rt().cfg.inline_threshold;
 }
@@ -97,8 +108,35 @@ object_id next_put_id() {
                             | static_cast<uint32_t>(n & 0x7fffffff)};
 }
 
+namespace {
+
+/// Whether a put of `size` bytes goes straight into the node's arena.
+bool put_in_arena(const detail::runtime& r, size_t size) {
+  return r.arena && r.arena->attached() && size > r.cfg.inline_threshold;
+}
+
+object_id put_into_arena(detail::runtime& r, const char* data, size_t size) {
+  auto id = next_put_id();
+  object_payload payload;
+  payload.data = r.arena->put(id, data, size);
+  // Readable here at once; the store sealed it (or will, on the message).
+  r.objects->insert(id, std::move(payload));
+  return id;
+}
+
+} // namespace
+
+object_id put_raw(const char* data, size_t size) {
+  auto& r = rt();
+  if (!put_in_arena(r, size))
+    return object_id{};
+  return put_into_arena(r, data, size);
+}
+
 object_id put_blob(blob data) {
   auto& r = rt();
+  if (put_in_arena(r, data.size()))
+    return put_into_arena(r, data.data(), data.size());
   auto id = next_put_id();
   object_payload payload;
   payload.data = std::move(data);

@@ -6,6 +6,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "api/detail/arena_client.hpp"
 #include "proto/guards.hpp"
 #include "proto/tell.hpp"
 #include "worker/executor.hpp"
@@ -40,7 +41,9 @@ core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
             std::shared_ptr<detail::waiter_table> waiters,
             std::shared_ptr<detail::submit_queue> submissions,
             std::shared_ptr<detail::release_queue> releases,
-            std::shared_ptr<detail::actor_call_table> calls) {
+            std::shared_ptr<detail::actor_call_table> calls,
+            std::shared_ptr<detail::arena_client> arena) {
+  self->state.arena = std::move(arena);
   self->state.store = std::move(store);
   self->state.raylet = std::move(raylet);
   self->state.waiters = std::move(waiters);
@@ -127,6 +130,32 @@ core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
         if (tokens.empty())
           gets.erase(i);
       };
+      auto& arena = self->state.arena;
+      if (arena && arena->attached()) {
+        // Objects in the node's arena come as their place: read in place.
+        auto client = arena->client();
+        self
+          ->request(self->state.store, caf::infinite, get_atom_v, client, ids,
+                    timeout)
+          .then(
+            [=](arena_objects& x) {
+              forget();
+              auto& arena = self->state.arena;
+              for (size_t i = 0; i < x.payloads.size() && i < ids.size(); ++i)
+                if (i < x.offsets.size()
+                    && x.offsets[i] != arena_objects::no_offset)
+                  x.payloads[i].data = arena->adopt(ids[i], x.offsets[i],
+                                                    x.sizes[i]);
+              finish(self, token, [&](detail::waiter& w) {
+                w.payloads = std::move(x.payloads);
+              });
+            },
+            [=](caf::error& err) {
+              forget();
+              finish(self, token, [&](detail::waiter& w) { w.err = err; });
+            });
+        return;
+      }
       self
         ->request(self->state.store, caf::infinite, get_atom_v, std::move(ids),
                   timeout)
@@ -168,10 +197,11 @@ spawn_core_worker(caf::actor_system& sys, object_store_actor store,
                   std::shared_ptr<detail::waiter_table> waiters,
                   std::shared_ptr<detail::submit_queue> submissions,
                   std::shared_ptr<detail::release_queue> releases,
-                  std::shared_ptr<detail::actor_call_table> calls) {
+                  std::shared_ptr<detail::actor_call_table> calls,
+                  std::shared_ptr<detail::arena_client> arena) {
   return sys.spawn(core_worker, std::move(store), std::move(raylet),
                    std::move(waiters), std::move(submissions),
-                   std::move(releases), std::move(calls));
+                   std::move(releases), std::move(calls), std::move(arena));
 }
 
 } // namespace cafray

@@ -12,6 +12,12 @@
 #include "proto/object_store_actor.hpp"
 #include "proto/raylet_actor.hpp"
 
+namespace cafray::detail {
+
+class arena_client;
+
+} // namespace cafray::detail
+
 namespace cafray {
 
 struct core_worker_state {
@@ -23,6 +29,9 @@ struct core_worker_state {
   std::shared_ptr<detail::submit_queue> submissions;
   std::shared_ptr<detail::release_queue> releases;
   std::shared_ptr<detail::actor_call_table> calls;
+  /// This process's map of its node's arena, if any: gets then read large
+  /// objects in place.
+  std::shared_ptr<detail::arena_client> arena;
   /// Threads blocked in a get of a single object, by object: an actor call's
   /// result passes through here, so they get it without waiting for the
   /// store's answer.
@@ -36,7 +45,8 @@ core_worker(core_worker_actor::stateful_pointer<core_worker_state> self,
             std::shared_ptr<detail::waiter_table> waiters,
             std::shared_ptr<detail::submit_queue> submissions,
             std::shared_ptr<detail::release_queue> releases,
-            std::shared_ptr<detail::actor_call_table> calls);
+            std::shared_ptr<detail::actor_call_table> calls,
+            std::shared_ptr<detail::arena_client> arena);
 
 /// The error payload of a call to a dead actor.
 object_payload actor_died_payload(const actor_id& actor, const object_id& id,
@@ -52,6 +62,7 @@ spawn_core_worker(caf::actor_system& sys, object_store_actor store,
                   std::shared_ptr<detail::waiter_table> waiters,
                   std::shared_ptr<detail::submit_queue> submissions,
                   std::shared_ptr<detail::release_queue> releases,
-                  std::shared_ptr<detail::actor_call_table> calls);
+                  std::shared_ptr<detail::actor_call_table> calls,
+                  std::shared_ptr<detail::arena_client> arena = nullptr);
 
 } // namespace cafray

@@ -32,6 +32,7 @@
 #include "api/detail/waiters.hpp"
 #include "gcs/gcs_client.hpp"
 #include "object_store/object_store.hpp"
+#include "object_store/shm_arena.hpp"
 #include "proto/record_codec.hpp"
 #include "proto/register_types.hpp"
 #include "raylet/raylet.hpp"
@@ -185,8 +186,23 @@ void spawn_node_components(runtime& r) {
                                           + r.cfg.host + ": " + render(err)};
     r.puller = std::make_shared<transfer_client>();
   }
+  std::shared_ptr<shm_arena> arena;
+  if (!r.cfg.role.empty()) {
+    // The node's shared-memory arena: its large objects, mapped by its
+    // worker processes and by drivers on this machine.
+    auto capacity = r.cfg.object_store_mb > 0 ? r.cfg.object_store_mb << 20
+                                              : default_arena_capacity();
+    auto created = shm_arena::create(capacity);
+    if (!created)
+      throw error{errc::invalid_config,
+                  "cannot create the object store's arena of "
+                    + std::to_string(capacity)
+                    + " bytes: " + render(created.error())};
+    arena = std::move(*created);
+  }
   r.store = spawn_object_store(sys, r.node, router, r.cfg.inline_threshold,
-                               r.objects, !r.cfg.role.empty(), r.puller);
+                               r.objects, !r.cfg.role.empty(), r.puller,
+                               std::move(arena));
   auto rc = make_raylet_config(r);
   if (r.cfg.role == "node" || r.cfg.role == "head")
     rc.address = r.cfg.host + ":" + std::to_string(r.cfg.port);
@@ -198,8 +214,13 @@ void spawn_core(runtime& r) {
   r.submissions = std::make_shared<detail::submit_queue>();
   r.releases = std::make_shared<detail::release_queue>();
   r.calls = std::make_shared<detail::actor_call_table>();
+  if (r.remote_node)
+    r.arena = std::make_shared<detail::arena_client>(*r.sys, r.store);
   r.core = spawn_core_worker(*r.sys, r.store, r.raylet, r.waiters,
-                             r.submissions, r.releases, r.calls);
+                             r.submissions, r.releases, r.calls, r.arena);
+  // The core worker stands for this process in the store's pin books.
+  if (r.arena)
+    r.arena->attach(caf::actor_cast<caf::actor>(r.core));
 }
 
 /// The job and the functions this process knows go to the GCS.
@@ -330,8 +351,25 @@ void start_worker(runtime& r) {
   r.objects = std::make_shared<local_objects>();
   spawn_core(r);
   install_code_loader(r);
+  // Large results are written into the node's arena, not sent.
+  result_placer place;
+  if (r.arena && r.arena->attached()) {
+    auto arena = r.arena;
+    auto threshold = r.cfg.inline_threshold;
+    place = [arena, threshold](const object_id& id, const blob& data) {
+      if (data.size() <= threshold)
+        return false;
+      try {
+        // The returned bytes go at once: their pin with them.
+        arena->put(id, data.data(), data.size());
+        return true;
+      } catch (const std::exception&) {
+        return false;  // no room: the store keeps it off the arena
+      }
+    };
+  }
   r.worker = spawn_worker(sys, r.cfg.worker_index, r.raylet, r.store,
-                          r.gcs.router(), r.objects);
+                          r.gcs.router(), r.objects, std::move(place));
   caf::anon_send(r.raylet, register_atom_v, r.cfg.worker_index, r.worker,
                  static_cast<int32_t>(::getpid()));
 }
@@ -441,6 +479,9 @@ void stop(runtime& r) {
     registry::instance().set_code_loader(nullptr);
   if (role == "node" && r.directory)
     caf::anon_send(r.directory, leave_atom_v, r.node);
+  // The store drops this process's pins once its core worker is gone.
+  if (r.arena)
+    r.arena->detach();
   // Nobody new connects while the actors stop (CAF 0.17's shutdown can hang
   // on a published actor, CAF-NOTES pitfall 7).
   if (r.published)

@@ -35,6 +35,15 @@ constexpr caf::timespan forever = caf::timespan::max();
 /// Stores a value in the object store.
 template <class T>
 object_ref<T> put(const T& value) {
+  if constexpr (raw_codec<T>::value) {
+    // Its bytes are the value: copied once, into the node's arena if this
+    // process maps one.
+    auto id = detail::put_raw(
+      reinterpret_cast<const char*>(value.data()),
+      value.size() * sizeof(typename T::value_type));
+    if (!id.nil())
+      return object_ref<T>{detail::own(id)};
+  }
   return object_ref<T>{detail::own(detail::put_blob(encode<T>(value)))};
 }
 

@@ -132,6 +132,14 @@ array_view<T> get_view(const object_ref<std::vector<T, A>>& ref,
   return detail::view_bytes<T>(payload.data, ref.owner());
 }
 
+/// Where `ptr` lies in the node's shared-memory arena, as an offset that
+/// is the same in every process mapping it, or -1 when it is not in one
+/// (the embedded runtime, or bytes that were copied). For checking that a
+/// view reads in place.
+inline int64_t arena_offset(const void* ptr) noexcept {
+  return detail::arena_offset(ptr);
+}
+
 /// A view of a string object's characters.
 template <class Rep = int64_t, class Period = std::nano>
 array_view<char> get_view(const object_ref<std::string>& ref,

@@ -67,6 +67,11 @@ struct runtime_config {
   /// Values up to this many bytes travel inline in messages.
   uint64_t inline_threshold = 100 * 1024;
 
+  /// Capacity of a head's or node's shared-memory object arena in MiB (its
+  /// large objects; worker processes and drivers on the machine map it); 0
+  /// means 30% of the machine's memory. Unused by the embedded runtime.
+  uint64_t object_store_mb = 0;
+
   /// Number of GCS shards.
   uint32_t gcs_shards = 1;
 

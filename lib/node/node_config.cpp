@@ -219,6 +219,11 @@ std::vector<key_descriptor> make_descriptors() {
                               "Values up to this many bytes travel inline "
                               "in messages; larger ones go to the object "
                               "store."));
+  xs.emplace_back(integer_key("cafray.object-store-mb", &rc::object_store_mb,
+                              0, uint64_t{1} << 30,
+                              "Capacity in MiB of a head's or node's "
+                              "shared-memory object arena; 0 means 30% of "
+                              "the machine's memory."));
   xs.emplace_back(integer_key("cafray.default-max-retries",
                               &rc::default_max_retries, 0, 1000,
                               "Default max_retries of tasks."));

@@ -269,12 +269,43 @@ struct store_stats {
   uint64_t objects = 0;
   uint64_t bytes = 0;
   uint64_t waiting_gets = 0;
+  uint64_t arena_capacity = 0;  // the node's shared-memory arena; 0: none
+  uint64_t arena_used = 0;      // bytes in its allocated regions
+  uint64_t arena_pins = 0;      // pins held by processes reading in place
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, store_stats& x) {
   return f(caf::meta::type_name("store_stats"), x.objects, x.bytes,
-           x.waiting_gets);
+           x.waiting_gets, x.arena_capacity, x.arena_used, x.arena_pins);
+}
+
+/// How a process on a store's node maps the node's shared-memory arena.
+struct arena_info {
+  std::string name;       // what shm_arena::attach takes
+  uint64_t capacity = 0;
+  uint64_t client = 0;    // the process's number in the store's pin books
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, arena_info& x) {
+  return f(caf::meta::type_name("arena_info"), x.name, x.capacity, x.client);
+}
+
+/// The answer to a get of a process that maps the arena: objects in the
+/// arena come as their place (offset and size, their payload's data empty)
+/// and are pinned for the process; the rest as payloads with their bytes.
+struct arena_objects {
+  static constexpr uint64_t no_offset = ~uint64_t{0};
+  std::vector<object_payload> payloads;
+  std::vector<uint64_t> offsets;  // one per payload; no_offset: bytes inline
+  std::vector<uint64_t> sizes;    // one per payload
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, arena_objects& x) {
+  return f(caf::meta::type_name("arena_objects"), x.payloads, x.offsets,
+           x.sizes);
 }
 
 } // namespace cafray

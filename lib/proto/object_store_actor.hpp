@@ -67,6 +67,25 @@ using object_store_actor = caf::typed_actor<
   // errc code of its failure).
   caf::reacts_to<pull_atom, object_id, blob, uint8_t>,
   // A GCS subscription fired (table, key, value).
-  caf::reacts_to<notify_atom, uint8_t, std::string, std::string>>;
+  caf::reacts_to<notify_atom, uint8_t, std::string, std::string>,
+  // A process on this node maps the node's shared-memory arena: its name
+  // and the process's client number. The store watches `client` (an actor
+  // living as long as the process's runtime) and drops the pins and
+  // unsealed regions of the process when it goes. errc::not_found if this
+  // store has no arena.
+  caf::replies_to<attach_atom, caf::actor>::with<arena_info>,
+  // Like get, for an attached client: objects in the arena come as their
+  // place, each pinned once for the client until it unpins it.
+  caf::replies_to<get_atom, uint64_t, std::vector<object_id>,
+                  caf::timespan>::with<arena_objects>,
+  // A client reserves a region of `size` bytes in the arena to write an
+  // object into: its offset, or errc::object_too_large.
+  caf::replies_to<allocate_atom, uint64_t, object_id, uint64_t>::with<
+    uint64_t>,
+  // A client wrote object `id` (`size` bytes) into the region at `offset`:
+  // seals it; the client holds one pin on it (its own copy).
+  caf::reacts_to<seal_atom, uint64_t, object_id, uint64_t, uint64_t>,
+  // A client dropped one pin on each of these objects.
+  caf::reacts_to<unpin_atom, uint64_t, std::vector<object_id>>>;
 
 } // namespace cafray

@@ -84,6 +84,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(cafray, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(cafray, (cafray::cluster_welcome))
   CAF_ADD_TYPE_ID(cafray, (cafray::node_status))
   CAF_ADD_TYPE_ID(cafray, (cafray::cluster_status))
+  // The node's shared-memory arena (proto/object_store_actor.hpp).
+  CAF_ADD_TYPE_ID(cafray, (cafray::arena_info))
+  CAF_ADD_TYPE_ID(cafray, (cafray::arena_objects))
   CAF_ADD_TYPE_ID(cafray, (cafray::cluster_actor))
 CAF_END_TYPE_ID_BLOCK(cafray)
 

@@ -121,8 +121,15 @@ public:
     payloads_.emplace_back(std::move(payload));
   }
 
+  /// A task whose result its worker sealed itself.
+  void add_done(const task_id& task) {
+    if (done_.empty())
+      done_.reserve(max_size);
+    done_.push_back(task);
+  }
+
   size_t size() const {
-    return ids_.size();
+    return done_.size();
   }
 
   /// Tells the raylet the batch's tasks are done (their worker is free).
@@ -158,7 +165,8 @@ private:
 
 void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
                   raylet_actor raylet, object_store_actor store,
-                  gcs_router gcs, std::shared_ptr<local_objects> arena) {
+                  gcs_router gcs, std::shared_ptr<local_objects> arena,
+                  result_placer place) {
   task_context ctx;
   result_batch results;
   ctx.worker = index;
@@ -190,8 +198,13 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
     if (result.failed())
       report_error(gcs, result.error);
     auto id = x.spec.return_id();
-    auto copy = arena ? result : object_payload{};
-    results.add(x.spec.id, id, std::move(result));
+    // A large result of a worker process goes into the node's arena here.
+    auto placed = place && !result.failed() && place(id, result.data);
+    auto copy = arena && !placed ? result : object_payload{};
+    if (placed)
+      results.add_done(x.spec.id);
+    else
+      results.add(x.spec.id, id, std::move(result));
     auto flush = results.size() >= result_batch::max_size
                  || clock::now() - start > slow || queue->empty();
     // The raylet hears that this worker is free before the result wakes
@@ -200,7 +213,7 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
     // once the result is sealed.
     if (flush)
       results.report_done(raylet, index);
-    if (arena)
+    if (arena && !placed)
       arena->insert(id, std::move(copy));
     if (flush)
       results.report_results(store);
@@ -215,13 +228,15 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
 worker_actor::behavior_type
 worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
        raylet_actor raylet, object_store_actor store, gcs_router gcs,
-       std::shared_ptr<local_objects> arena) {
+       std::shared_ptr<local_objects> arena, result_placer place) {
   auto& st = self->state;
   st.index = index;
   st.raylet = raylet;
   st.queue = std::make_shared<task_queue>();
-  st.executor = std::thread{execute_loop, st.queue, index, std::move(raylet),
-                            std::move(store), std::move(gcs), std::move(arena)};
+  st.executor = std::thread{execute_loop,     st.queue,
+                            index,            std::move(raylet),
+                            std::move(store), std::move(gcs),
+                            std::move(arena), std::move(place)};
   install_guards(self);
   return {
     [=](execute_atom, std::vector<task_assignment>& batch) {
@@ -248,9 +263,10 @@ worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
 worker_actor spawn_worker(caf::actor_system& sys, uint32_t index,
                           raylet_actor raylet, object_store_actor store,
                           gcs_router gcs,
-                          std::shared_ptr<local_objects> arena) {
+                          std::shared_ptr<local_objects> arena,
+                          result_placer place) {
   return sys.spawn(worker, index, std::move(raylet), std::move(store),
-                   std::move(gcs), std::move(arena));
+                   std::move(gcs), std::move(arena), std::move(place));
 }
 
 } // namespace cafray

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -69,6 +70,12 @@ struct worker_state {
   raylet_actor raylet;
 };
 
+/// How a worker process hands a large result to its node without sending
+/// its bytes: writes it into the node's shared-memory arena and seals it
+/// there itself. Returns false when it did not (too small, no arena, no
+/// room): the result then goes to the store as a message.
+using result_placer = std::function<bool(const object_id&, const blob&)>;
+
 /// Runs the tasks its raylet dispatches, one at a time in arrival order, on
 /// an executor thread of its own. With an `arena` (the node's shared
 /// objects), each result is sealed there the moment it exists, which wakes
@@ -77,12 +84,13 @@ struct worker_state {
 worker_actor::behavior_type
 worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
        raylet_actor raylet, object_store_actor store, gcs_router gcs,
-       std::shared_ptr<local_objects> arena);
+       std::shared_ptr<local_objects> arena, result_placer place);
 
 worker_actor spawn_worker(caf::actor_system& sys, uint32_t index,
                           raylet_actor raylet, object_store_actor store,
                           gcs_router gcs,
-                          std::shared_ptr<local_objects> arena = nullptr);
+                          std::shared_ptr<local_objects> arena = nullptr,
+                          result_placer place = nullptr);
 
 /// Records a failed task in the GCS errors table (fire and forget).
 // report_error: see proto/record_codec.hpp.

@@ -47,7 +47,10 @@ await_line() {
 
 common=(--cafray.num-cpus=2 --scheduler.max-threads=2)
 
+# The head's arena holds 256 MiB (a larger put fails), node 1's 32 MiB (a
+# 64 MiB object cannot be pulled there).
 "$node" --cafray.role='"head"' --cafray.port=0 "${common[@]}" \
+  --cafray.object-store-mb=256 '--cafray.resources={main = 1}' \
   >"$work/head.log" 2>&1 &
 pids+=($!)
 await_line "$work/head.log" 'listening on'
@@ -55,6 +58,7 @@ addr=$(sed -nE 's/.*listening on ([0-9.]+:[0-9]+).*/\1/p' "$work/head.log")
 echo "ok: head at $addr"
 
 "$node" --cafray.role='"node"' --cafray.address="\"$addr\"" "${common[@]}" \
+  --cafray.object-store-mb=32 '--cafray.resources={small = 1}' \
   >"$work/node1.log" 2>&1 &
 pids+=($!)
 node1=$!
@@ -98,6 +102,44 @@ echo "ok: tree reduce of 1,024 leaves on three nodes"
 out=$(driver pinned 2>&1) || fail "pinned: $out"
 grep -qx 'matched 67108864 of 67108864' <<<"$out" || fail "pinned: $out"
 echo "ok: a task on node 2 read every byte of a 64 MiB object put on the head"
+
+# Same node: the driver's put goes into the head's arena, and a worker
+# process of the head views it in place (the same arena offset as the
+# driver's view; the arena grew by the object once).
+out=$(driver view 2>&1) || fail "view: $out"
+for line in 'same place yes' 'worker matched 67108864 of 67108864' \
+  'other process yes' 'arena bytes added 67108864' 'second in arena yes' \
+  'released yes'; do
+  grep -qx "$line" <<<"$out" || fail "view: no '$line' in: $out"
+done
+echo "ok: a worker process read a 64 MiB object in the head's arena in place" \
+  "(offset $(sed -n 's/^driver offset //p' <<<"$out") in both processes)"
+
+# A worker process that dies while it views an object: the store drops its
+# pin (it watches every process that maps the arena).
+file="$work/pids-view"
+driver pin_death "$file" >"$work/pin_death.out" 2>&1 &
+driver_pid=$!
+for _ in $(seq 100); do
+  [[ -s $file ]] && break
+  sleep 0.1
+done
+[[ -s $file ]] || fail "pin_death: the task never started: $(cat "$work/pin_death.out")"
+await_line "$work/pin_death.out" '^pinned by the worker'
+kill -KILL "$(head -1 "$file")"
+wait "$driver_pid" || fail "pin_death driver: $(cat "$work/pin_death.out")"
+out=$(cat "$work/pin_death.out")
+for line in 'pinned by the worker yes' 'task error worker_died' \
+  'pin dropped with the worker yes'; do
+  grep -qx "$line" <<<"$out" || fail "pin_death: no '$line' in: $out"
+done
+echo "ok: the pin of a worker process killed while viewing an object went"
+
+out=$(driver too_large 2>&1) || fail "too_large: $out"
+grep -qx 'put error object_too_large' <<<"$out" || fail "too_large: $out"
+grep -qx 'get error object_too_large' <<<"$out" || fail "too_large: $out"
+echo "ok: a put larger than the arena and a pull into a too small arena" \
+  "fail with object_too_large"
 
 # A worker process killed mid-task: the task runs again in a new worker
 # process; with no retries left, get fails with worker_died within 5 s.

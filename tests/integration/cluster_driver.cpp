@@ -5,6 +5,19 @@
 //   cluster_driver pinned   a task that needs {special: 1} reads a 64 MiB
 //                           object put by the driver; prints the bytes
 //                           that matched
+//   cluster_driver view     a worker process on the head views a 64 MiB
+//                           object put by the driver: prints where the
+//                           driver and the worker see it in the head's
+//                           arena and what the head's store counts
+//   cluster_driver too_large
+//                           a put larger than the head's arena, and a
+//                           task on node 1 (arena too small) reading a
+//                           64 MiB object: prints both errors
+//   cluster_driver pin_death FILE
+//                           a task on the head views an object, appends its
+//                           worker's pid to FILE and sleeps (cluster.sh
+//                           kills that worker): prints whether the store
+//                           counted the worker's pin, and dropped it
 //   cluster_driver crash FILE RETRIES
 //                           a task that appends its worker's pid to FILE
 //                           and sleeps 3 s (cluster.sh kills that worker);
@@ -51,6 +64,31 @@ uint64_t count_matching(std::vector<uint8_t> data) {
   return n;
 }
 CAFRAY_REMOTE(count_matching);
+
+/// Where this worker process sees the object (its arena offset), the
+/// bytes that matched, and its pid.
+std::vector<int64_t>
+view_in_worker(cafray::object_ref<std::vector<uint8_t>> ref) {
+  auto v = cafray::get_view(ref);
+  int64_t matched = 0;
+  for (uint64_t i = 0; i < v.size(); ++i)
+    matched += v[i] == pattern(i) ? 1 : 0;
+  return {cafray::arena_offset(v.data()), matched,
+          static_cast<int64_t>(::getpid())};
+}
+CAFRAY_REMOTE(view_in_worker);
+
+int64_t view_and_sleep(cafray::object_ref<std::vector<uint8_t>> ref,
+                       std::string path) {
+  auto v = cafray::get_view(ref);
+  {
+    std::ofstream out{path, std::ios::app};
+    out << ::getpid() << std::endl;
+  }
+  std::this_thread::sleep_for(std::chrono::seconds{30});
+  return static_cast<int64_t>(v.size());
+}
+CAFRAY_REMOTE(view_and_sleep);
 
 int64_t note_pid_and_sleep(std::string path) {
   {
@@ -118,6 +156,98 @@ int pinned() {
   return 0;
 }
 
+int view() {
+  std::vector<uint8_t> data(64 << 20);
+  for (uint64_t i = 0; i < data.size(); ++i)
+    data[i] = pattern(i);
+  auto before = cafray::object_store_stats();
+  auto ref = cafray::put(data);
+  auto mine = cafray::get_view(ref);
+  auto offset = cafray::arena_offset(mine.data());
+  auto seen = cafray::get(cafray::task(view_in_worker)
+                            .resources({{"main", 1}})
+                            .remote(ref));
+  auto after = cafray::object_store_stats();
+  std::cout << "driver offset " << offset << "\n"
+            << "worker offset " << seen[0] << "\n"
+            << "same place " << (offset >= 0 && seen[0] == offset ? "yes" : "no")
+            << "\n"
+            << "worker matched " << seen[1] << " of " << data.size() << "\n"
+            << "other process " << (seen[2] != ::getpid() ? "yes" : "no")
+            << "\n"
+            << "arena bytes added " << after.arena_used - before.arena_used
+            << "\n"
+            << "arena pins " << after.arena_pins << std::endl;
+  // The ref went to a task as a ref, so its object stays until shutdown;
+  // another one goes when its ref and its view do.
+  {
+    auto other = cafray::put(data);
+    auto v = cafray::get_view(other);
+    std::cout << "second in arena "
+              << (cafray::arena_offset(v.data()) >= 0 ? "yes" : "no")
+              << std::endl;
+  }
+  bool released = false;
+  for (int i = 0; i < 500 && !released; ++i) {
+    released = cafray::object_store_stats().arena_used == after.arena_used;
+    if (!released)
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  std::cout << "released " << (released ? "yes" : "no") << std::endl;
+  return 0;
+}
+
+int too_large() {
+  auto capacity = cafray::object_store_stats().arena_capacity;
+  try {
+    auto ref = cafray::put(std::vector<uint8_t>(capacity + 1));
+    std::cout << "put stored " << ref.id().index << "\n";
+  } catch (const cafray::error& e) {
+    std::cout << "put error " << cafray::to_string(e.code()) << std::endl;
+  }
+  std::vector<uint8_t> data(64 << 20, 1);
+  auto ref = cafray::put(data);
+  // Node 1 offers "small" and has an arena of less than 64 MiB.
+  auto n = cafray::task(count_matching).resources({{"small", 1}}).remote(ref);
+  try {
+    auto matched = cafray::get(n, std::chrono::seconds{30});
+    std::cout << "get returned " << matched << std::endl;
+  } catch (const cafray::error& e) {
+    std::cout << "get error " << cafray::to_string(e.code()) << std::endl;
+  }
+  return 0;
+}
+
+/// Polls the store until its arena pins are `n` (at most 10 s).
+bool await_pins(uint64_t n) {
+  for (int i = 0; i < 1000; ++i) {
+    if (cafray::object_store_stats().arena_pins == n)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  return false;
+}
+
+int pin_death(const std::string& path) {
+  auto ref = cafray::put(std::vector<uint8_t>(8 << 20, 5));
+  auto before = cafray::object_store_stats().arena_pins;
+  auto result = cafray::task(view_and_sleep)
+                  .resources({{"main", 1}})
+                  .max_retries(0)
+                  .remote(ref, path);
+  std::cout << "pinned by the worker "
+            << (await_pins(before + 1) ? "yes" : "no") << std::endl;
+  try {
+    cafray::get(result, std::chrono::seconds{60});
+    std::cout << "task returned" << std::endl;
+  } catch (const cafray::error& e) {
+    std::cout << "task error " << cafray::to_string(e.code()) << std::endl;
+  }
+  std::cout << "pin dropped with the worker "
+            << (await_pins(before) ? "yes" : "no") << std::endl;
+  return 0;
+}
+
 int crash(const std::string& path, int32_t retries) {
   auto ref = cafray::task(note_pid_and_sleep).max_retries(retries).remote(path);
   auto start = std::chrono::steady_clock::now();
@@ -144,14 +274,20 @@ int crash(const std::string& path, int32_t retries) {
 
 int main(int argc, char** argv) {
   std::string what = argc > 1 ? argv[1] : "";
-  if (what != "tree" && what != "pinned" && !(what == "crash" && argc == 4)) {
-    std::cerr << "usage: cluster_driver tree|pinned|crash FILE RETRIES\n";
+  if (what != "tree" && what != "pinned" && what != "view"
+      && what != "too_large" && !(what == "pin_death" && argc == 3)
+      && !(what == "crash" && argc == 4)) {
+    std::cerr << "usage: cluster_driver tree|pinned|view|too_large|"
+                 "pin_death FILE|crash FILE RETRIES\n";
     return 2;
   }
   cafray::init();
-  auto rc = what == "tree"     ? tree()
-            : what == "pinned" ? pinned()
-                               : crash(argv[2], std::atoi(argv[3]));
+  auto rc = what == "tree"        ? tree()
+            : what == "pinned"    ? pinned()
+            : what == "view"      ? view()
+            : what == "too_large" ? too_large()
+            : what == "pin_death" ? pin_death(argv[2])
+                                  : crash(argv[2], std::atoi(argv[3]));
   cafray::shutdown();
   return rc;
 }

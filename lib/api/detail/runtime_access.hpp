@@ -23,6 +23,16 @@ void hold_until_sealed(const object_id& result, ref_holds holds);
 /// Stores bytes as a new object owned by the caller; returns its ID.
 object_id put_blob(blob data);
 
+/// Stores `size` bytes straight into the node's shared-memory arena if this
+/// process maps one and they are above the inline threshold; returns the
+/// new object's ID, or a nil ID (nothing stored) otherwise. Throws
+/// errc::object_too_large when the object does not fit.
+object_id put_raw(const char* data, size_t size);
+
+/// Where `ptr` lies in the node's shared-memory arena mapped by this
+/// process (its offset), or -1.
+int64_t arena_offset(const void* ptr) noexcept;
+
 /// Blocks until all objects exist (or the timeout passed: timeout_error) and
 /// returns their payloads in input order. Lends the CPU of a blocked worker.
 std::vector<object_payload> fetch(const std::vector<object_id>& ids,

@@ -15,6 +15,7 @@
 #include <caf/send.hpp>
 
 #include "api/core_worker.hpp"
+#include "api/detail/arena_client.hpp"
 #include "api/detail/actor_calls.hpp"
 #include "api/detail/submit_queue.hpp"
 #include "api/detail/waiters.hpp"
@@ -46,6 +47,9 @@ struct runtime {
   std::shared_ptr<detail::release_queue> releases;
   std::shared_ptr<detail::actor_call_table> calls;
   std::shared_ptr<local_objects> objects;  // sealed objects of this node
+  /// A worker process or driver: its map of the node's shared-memory arena
+  /// (attached: large objects are read and written in place).
+  std::shared_ptr<detail::arena_client> arena;
   cluster_actor directory;  // the head's (cluster mode)
   caf::actor published;     // what this process accepts connections for
   node_agent_actor agent;   // where this node's worker processes attach

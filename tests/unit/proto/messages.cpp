@@ -144,6 +144,17 @@ TEST_CASE_FIXTURE(message_fixture, "object_store_actor and listener "
     std::vector<object_payload>{payload("a"), object_payload{}}));
   check(caf::make_message(std::vector<uint8_t>{1, 0}));
   check(caf::make_message(store_stats{1, 2, 3}));
+  // The node's arena.
+  check(caf::make_message(attach_atom_v, caf::actor{}));
+  check(caf::make_message(get_atom_v, uint64_t{1}, std::vector<object_id>{obj},
+                          caf::timespan{5}));
+  check(caf::make_message(allocate_atom_v, uint64_t{1}, obj, uint64_t{1} << 30));
+  check(caf::make_message(seal_atom_v, uint64_t{1}, obj, uint64_t{64},
+                          uint64_t{1} << 30));
+  check(caf::make_message(unpin_atom_v, uint64_t{1},
+                          std::vector<object_id>{obj}));
+  check(caf::make_message(arena_info{"/proc/1/fd/3", 4096, 1}));
+  check(caf::make_message(arena_objects{{object_payload{}}, {0}, {7}}));
 }
 
 TEST_CASE_FIXTURE(message_fixture, "raylet, worker and actor host "
