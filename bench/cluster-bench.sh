@@ -18,33 +18,8 @@ done
 work=$(mktemp -d)
 pids=()
 
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Waits until FILE holds a line matching PATTERN (at most 10 s).
-await_line() {
-  local file=$1 pattern=$2
-  for _ in $(seq 100); do
-    grep -qE "$pattern" "$file" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "cluster-bench: no line matching '$pattern' in $file:" >&2
-  tail -20 "$file" >&2
-  exit 1
-}
+source "$(dirname "$0")/../tests/integration/processes.sh"
+trap stop_processes EXIT
 
 "$node" --cafray.role='"head"' --cafray.port=0 >"$work/head.log" 2>&1 &
 pids+=($!)

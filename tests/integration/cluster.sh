@@ -10,40 +10,8 @@ build=$2
 work=$(mktemp -d)
 pids=()
 
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/*.log; do
-    echo "--- $f" >&2
-    tail -20 "$f" >&2
-  done
-  exit 1
-}
-
-# Waits until FILE holds a line matching PATTERN (at most 10 s).
-await_line() {
-  local file=$1 pattern=$2
-  for _ in $(seq 100); do
-    grep -qE "$pattern" "$file" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  fail "no line matching '$pattern' in $file"
-}
+source "$(dirname "$0")/processes.sh"
+trap stop_processes EXIT
 
 common=(--cafray.num-cpus=2 --scheduler.max-threads=2)
 

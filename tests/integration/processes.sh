@@ -1,0 +1,39 @@
+# Shared by the scripts that start caf-node processes (sourced): the caller
+# sets `work` (a temporary directory for logs) and `pids` (the processes it
+# started), and traps EXIT with stop_processes.
+
+# Stops every started process (TERM, then KILL after 5 s) and removes $work.
+stop_processes() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+
+# Reports a failure with the tail of every log in $work, and exits 1.
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$work"/*.log; do
+    echo "--- $f" >&2
+    tail -20 "$f" >&2
+  done
+  exit 1
+}
+
+# Waits until FILE holds a line matching PATTERN (at most 10 s).
+await_line() {
+  local file=$1 pattern=$2
+  for _ in $(seq 100); do
+    grep -qE "$pattern" "$file" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "no line matching '$pattern' in $file"
+}
