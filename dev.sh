@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 build=${CAFRAY_BUILD_DIR:-build}
 packages=(g++ meson ninja-build pkg-config cmake libcaf-dev liblmdb-dev
-          libfmt-dev doctest-dev libboost-serialization-dev)
+          libfmt-dev doctest-dev libboost-serialization-dev libjemalloc-dev)
 
 usage() {
   echo "usage: $0 demo|test" >&2

@@ -42,8 +42,10 @@ core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
             std::shared_ptr<detail::submit_queue> submissions,
             std::shared_ptr<detail::release_queue> releases,
             std::shared_ptr<detail::actor_call_table> calls,
-            std::shared_ptr<detail::arena_client> arena) {
+            std::shared_ptr<detail::arena_client> arena,
+            std::shared_ptr<local_objects> objects) {
   self->state.arena = std::move(arena);
+  self->state.objects = std::move(objects);
   self->state.store = std::move(store);
   self->state.raylet = std::move(raylet);
   self->state.waiters = std::move(waiters);
@@ -106,7 +108,9 @@ core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
           });
         st.single_gets.erase(j);
       }
-      tell(self, st.store, put_atom_v, id, std::move(payload));
+      // Published final by a host in this process: the store never hears.
+      if (!st.objects || !st.objects->publishes(payload))
+        tell(self, st.store, put_atom_v, id, std::move(payload));
     },
     [=](get_atom, std::vector<object_id>& ids, caf::timespan timeout,
         uint64_t token) {
@@ -198,10 +202,12 @@ spawn_core_worker(caf::actor_system& sys, object_store_actor store,
                   std::shared_ptr<detail::submit_queue> submissions,
                   std::shared_ptr<detail::release_queue> releases,
                   std::shared_ptr<detail::actor_call_table> calls,
-                  std::shared_ptr<detail::arena_client> arena) {
+                  std::shared_ptr<detail::arena_client> arena,
+                  std::shared_ptr<local_objects> objects) {
   return sys.spawn(core_worker, std::move(store), std::move(raylet),
                    std::move(waiters), std::move(submissions),
-                   std::move(releases), std::move(calls), std::move(arena));
+                   std::move(releases), std::move(calls), std::move(arena),
+                   std::move(objects));
 }
 
 } // namespace cafray

@@ -9,6 +9,7 @@
 #include "api/detail/actor_calls.hpp"
 #include "api/detail/submit_queue.hpp"
 #include "api/detail/waiters.hpp"
+#include "object_store/local_objects.hpp"
 #include "proto/object_store_actor.hpp"
 #include "proto/raylet_actor.hpp"
 
@@ -32,6 +33,9 @@ struct core_worker_state {
   /// This process's map of its node's arena, if any: gets then read large
   /// objects in place.
   std::shared_ptr<detail::arena_client> arena;
+  /// The objects sealed on this node that this process reads in place;
+  /// actor results published there final need no message to the store.
+  std::shared_ptr<local_objects> objects;
   /// Threads blocked in a get of a single object, by object: an actor call's
   /// result passes through here, so they get it without waiting for the
   /// store's answer.
@@ -46,7 +50,8 @@ core_worker(core_worker_actor::stateful_pointer<core_worker_state> self,
             std::shared_ptr<detail::submit_queue> submissions,
             std::shared_ptr<detail::release_queue> releases,
             std::shared_ptr<detail::actor_call_table> calls,
-            std::shared_ptr<detail::arena_client> arena);
+            std::shared_ptr<detail::arena_client> arena,
+            std::shared_ptr<local_objects> objects);
 
 /// The error payload of a call to a dead actor.
 object_payload actor_died_payload(const actor_id& actor, const object_id& id,
@@ -63,6 +68,7 @@ spawn_core_worker(caf::actor_system& sys, object_store_actor store,
                   std::shared_ptr<detail::submit_queue> submissions,
                   std::shared_ptr<detail::release_queue> releases,
                   std::shared_ptr<detail::actor_call_table> calls,
-                  std::shared_ptr<detail::arena_client> arena = nullptr);
+                  std::shared_ptr<detail::arena_client> arena = nullptr,
+                  std::shared_ptr<local_objects> objects = nullptr);
 
 } // namespace cafray

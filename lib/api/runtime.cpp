@@ -217,7 +217,8 @@ void spawn_core(runtime& r) {
   if (r.remote_node)
     r.arena = std::make_shared<detail::arena_client>(*r.sys, r.store);
   r.core = spawn_core_worker(*r.sys, r.store, r.raylet, r.waiters,
-                             r.submissions, r.releases, r.calls, r.arena);
+                             r.submissions, r.releases, r.calls, r.arena,
+                             r.objects);
   // The core worker stands for this process in the store's pin books.
   if (r.arena)
     r.arena->attach(caf::actor_cast<caf::actor>(r.core));

@@ -8,6 +8,12 @@ seal_watch::~seal_watch() {
   // nop
 }
 
+void forwarding_watch::sealed(const object_id& id) {
+  if (auto arena = arena_.lock())
+    if (auto payload = arena->find(id))
+      f_(id, std::move(*payload));
+}
+
 void local_objects::entry::assign(object_payload&& x) {
   data = std::move(x.data);
   error_code = x.error_code;
@@ -24,54 +30,91 @@ object_payload local_objects::entry::payload() const {
   return result;
 }
 
+void local_objects::seal_locked(entry& e, object_payload&& payload,
+                                bool adopted, taken_watchers& wake) {
+  e.assign(std::move(payload));
+  e.sealed = true;
+  e.adopted = adopted;
+  if (adopted)
+    bytes_.fetch_add(e.data.size(), std::memory_order_relaxed);
+  size_.fetch_add(1, std::memory_order_relaxed);
+  wake.first = std::move(e.watcher);
+  wake.others = std::move(e.others);
+  e.watcher = nullptr;
+  e.others = {};
+}
+
+void local_objects::taken_watchers::wake(const object_id& id) const {
+  if (first)
+    first->sealed(id);
+  for (auto& w : others)
+    w->sealed(id);
+}
+
+void local_objects::drop_locked(
+  shard& s, std::unordered_map<object_id, entry>::iterator i) {
+  if (i->second.adopted)
+    bytes_.fetch_sub(i->second.data.size(), std::memory_order_relaxed);
+  size_.fetch_sub(1, std::memory_order_relaxed);
+  s.objects.erase(i);
+}
+
 bool local_objects::insert(const object_id& id, object_payload payload) {
+  taken_watchers wake;
   {
     auto& s = shard_of(id);
     std::lock_guard guard{s.mtx};
-    auto [i, added] = s.objects.try_emplace(id);
-    if (!added)
+    auto& e = s.objects[id];
+    if (e.sealed)
       return false;
-    i->second.assign(std::move(payload));
-    size_.fetch_add(1, std::memory_order_relaxed);
+    seal_locked(e, std::move(payload), false, wake);
   }
-  notify(id);
+  wake.wake(id);
   return true;
 }
 
-bool local_objects::adopt(const object_id& id, object_payload payload) {
+bool local_objects::publish(const object_id& id, object_payload payload) {
+  taken_watchers wake;
   {
     auto& s = shard_of(id);
     std::lock_guard guard{s.mtx};
-    auto [i, added] = s.objects.try_emplace(id);
-    if (!added) {
-      if (i->second.adopted)
-        return false;
-      i->second.adopted = true;
-      return true;
-    }
-    i->second.assign(std::move(payload));
-    i->second.adopted = true;
-    size_.fetch_add(1, std::memory_order_relaxed);
+    if (!s.released.empty() && s.released.erase(id) != 0)
+      return false;
+    auto& e = s.objects[id];
+    if (e.sealed)
+      return false;
+    seal_locked(e, std::move(payload), true, wake);
   }
-  notify(id);
+  wake.wake(id);
   return true;
 }
 
-void local_objects::notify(const object_id& id) {
-  // Pairs with the fence in `watch`: either the watcher's re-check sees
-  // this object, or this load sees the watcher's registration.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (watch_count_.load(std::memory_order_relaxed) == 0)
-    return;
-  std::lock_guard<std::mutex> guard{watch_mtx_};
-  auto [first, last] = watches_.equal_range(id);
-  if (first == last)
-    return;
-  for (auto i = first; i != last; ++i)
-    i->second->sealed(id);
-  watch_count_.fetch_sub(static_cast<size_t>(std::distance(first, last)),
-                         std::memory_order_relaxed);
-  watches_.erase(first, last);
+local_objects::adoption local_objects::adopt(const object_id& id,
+                                             object_payload payload) {
+  taken_watchers wake;
+  {
+    auto& s = shard_of(id);
+    std::lock_guard guard{s.mtx};
+    auto i = s.objects.find(id);
+    if (!s.released.empty() && s.released.erase(id) != 0) {
+      // Its producer's copy, if any, goes too.
+      if (i != s.objects.end() && i->second.sealed)
+        drop_locked(s, i);
+      return adoption::released;
+    }
+    if (i != s.objects.end() && i->second.sealed) {
+      auto& e = i->second;
+      if (e.adopted)
+        return adoption::repeated;
+      e.adopted = true;
+      bytes_.fetch_add(e.data.size(), std::memory_order_relaxed);
+      return adoption::fresh;
+    }
+    auto& e = i != s.objects.end() ? i->second : s.objects[id];
+    seal_locked(e, std::move(payload), true, wake);
+  }
+  wake.wake(id);
+  return adoption::fresh;
 }
 
 std::vector<object_id>
@@ -87,48 +130,46 @@ local_objects::missing(const std::vector<object_id>& ids) const {
 
 void local_objects::watch(const std::vector<object_id>& ids,
                           const std::shared_ptr<seal_watch>& w) {
-  if (ids.empty())
-    return;
-  {
-    std::lock_guard<std::mutex> guard{watch_mtx_};
-    for (auto& id : ids)
-      watches_.emplace(id, w);
-    watch_count_.fetch_add(ids.size(), std::memory_order_relaxed);
-  }
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  // Objects sealed before the registration: whoever removes the
-  // registration reports the seal, so each ID is reported once.
+  // The shard's lock orders the registration against the seal: either the
+  // seal finds the watcher, or the watcher finds the object here.
+  std::vector<object_id> sealed;
   for (auto& id : ids) {
-    if (!contains(id))
-      continue;
-    std::lock_guard<std::mutex> guard{watch_mtx_};
-    auto [first, last] = watches_.equal_range(id);
-    for (auto i = first; i != last; ++i) {
-      if (i->second.get() == w.get()) {
-        watches_.erase(i);
-        watch_count_.fetch_sub(1, std::memory_order_relaxed);
-        w->sealed(id);
-        break;
-      }
-    }
+    auto& s = shard_of(id);
+    std::lock_guard guard{s.mtx};
+    auto& e = s.objects[id];
+    if (e.sealed)
+      sealed.push_back(id);
+    else if (!e.watcher)
+      e.watcher = w;
+    else
+      e.others.push_back(w);
   }
+  for (auto& id : sealed)
+    w->sealed(id);
 }
 
 void local_objects::unwatch(const std::vector<object_id>& ids,
                             const seal_watch* w) {
-  if (watch_count_.load(std::memory_order_relaxed) == 0)
-    return;
-  std::lock_guard<std::mutex> guard{watch_mtx_};
   for (auto& id : ids) {
-    auto [first, last] = watches_.equal_range(id);
-    for (auto i = first; i != last;) {
-      if (i->second.get() == w) {
-        i = watches_.erase(i);
-        watch_count_.fetch_sub(1, std::memory_order_relaxed);
-      } else {
-        ++i;
+    auto& s = shard_of(id);
+    std::lock_guard guard{s.mtx};
+    auto i = s.objects.find(id);
+    if (i == s.objects.end() || i->second.sealed)
+      continue;
+    auto& e = i->second;
+    auto& xs = e.others;
+    xs.erase(std::remove_if(xs.begin(), xs.end(),
+                            [w](const watch_ptr& x) { return x.get() == w; }),
+             xs.end());
+    if (e.watcher.get() == w) {
+      e.watcher = nullptr;
+      if (!xs.empty()) {
+        e.watcher = std::move(xs.back());
+        xs.pop_back();
       }
     }
+    if (!e.watched())
+      s.objects.erase(i);
   }
 }
 
@@ -136,19 +177,33 @@ local_objects::erased local_objects::erase(const object_id& id) {
   auto& s = shard_of(id);
   std::lock_guard guard{s.mtx};
   auto i = s.objects.find(id);
-  if (i == s.objects.end())
+  if (i == s.objects.end() || !i->second.sealed)
     return erased::absent;
   auto result = i->second.adopted ? erased::adopted : erased::unadopted;
-  s.objects.erase(i);
-  size_.fetch_sub(1, std::memory_order_relaxed);
+  drop_locked(s, i);
   return result;
+}
+
+void local_objects::release(const object_id& id) {
+  auto& s = shard_of(id);
+  std::lock_guard guard{s.mtx};
+  auto i = s.objects.find(id);
+  if (i == s.objects.end() || !i->second.sealed) {
+    s.released.insert(id);
+    return;
+  }
+  // Sealed by its producer, its message to the store still on the way:
+  // that adoption must not bring it back.
+  if (!i->second.adopted)
+    s.released.insert(id);
+  drop_locked(s, i);
 }
 
 std::optional<object_payload> local_objects::find(const object_id& id) const {
   auto& s = shard_of(id);
   std::lock_guard guard{s.mtx};
   auto i = s.objects.find(id);
-  if (i == s.objects.end())
+  if (i == s.objects.end() || !i->second.sealed)
     return std::nullopt;
   return i->second.payload();
 }
@@ -161,7 +216,7 @@ bool local_objects::find_all(const std::vector<object_id>& ids,
     auto& s = shard_of(id);
     std::lock_guard guard{s.mtx};
     auto i = s.objects.find(id);
-    if (i == s.objects.end())
+    if (i == s.objects.end() || !i->second.sealed)
       return false;
     out.push_back(i->second.payload());
   }
@@ -171,7 +226,8 @@ bool local_objects::find_all(const std::vector<object_id>& ids,
 bool local_objects::contains(const object_id& id) const {
   auto& s = shard_of(id);
   std::lock_guard guard{s.mtx};
-  return s.objects.count(id) != 0;
+  auto i = s.objects.find(id);
+  return i != s.objects.end() && i->second.sealed;
 }
 
 } // namespace cafray

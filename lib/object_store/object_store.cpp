@@ -1,5 +1,6 @@
 #include "object_store/object_store.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -167,9 +168,7 @@ void seal(store_pointer self, const object_id& id, object_payload payload,
     move_into_arena(st, payload);
   bool fresh = false;
   auto completed = st.table.seal(id, payload, &fresh);
-  if (!fresh)
-    return;
-  if (!copy)
+  if (fresh && !copy)
     report(self, id, payload);
   for (auto token : completed)
     complete(self, token, &id, &payload);
@@ -203,6 +202,40 @@ void fetch_missing(store_pointer self, const std::vector<object_id>& ids) {
   for (auto& id : ids)
     if (!st.table.find(id))
       fetch(self, id);
+}
+
+/// Brings the missing objects of an open request: a cluster's store fetches
+/// them from other nodes. In embedded mode the node's producers publish
+/// small objects final (`local_objects::publish`) without telling the
+/// store, so the request watches the arena for them instead; the watch
+/// hands each one to the store as a put, which completes the request.
+void await_missing(store_pointer self, uint64_t token) {
+  auto& st = self->state;
+  auto req = st.table.find_request(token);
+  if (!req)
+    return;
+  if (st.cluster) {
+    fetch_missing(self, req->ids);
+    return;
+  }
+  auto& arena = st.table.storage();
+  if (!arena->publishes_final())
+    return;
+  std::vector<object_id> ids;
+  for (size_t k = 0; k < req->ids.size(); ++k)
+    if (!req->ready[k])
+      ids.push_back(req->ids[k]);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  if (!st.request_watch) {
+    auto store = self->address();
+    st.request_watch = std::make_shared<forwarding_watch>(
+      arena, [store](const object_id& id, object_payload payload) {
+        if (auto hdl = caf::actor_cast<object_store_actor>(store))
+          caf::anon_send(hdl, put_atom_v, id, std::move(payload));
+      });
+  }
+  arena->watch(ids, st.request_watch);
 }
 
 /// Pulls from the first live holder that is not this node: large objects
@@ -367,8 +400,7 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
           result.emplace_back(*st.table.find(id));
         return result;
       }
-      if (st.cluster)
-        fetch_missing(self, st.table.find_request(token)->ids);
+      await_missing(self, token);
       object_store_state::pending_request entry;
       entry.kind = object_store_state::pending_request::get;
       entry.get_promise = self->make_response_promise<
@@ -392,8 +424,7 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
         st.table.close(token);
         return result;
       }
-      if (st.cluster)
-        fetch_missing(self, st.table.find_request(token)->ids);
+      await_missing(self, token);
       object_store_state::pending_request entry;
       entry.kind = object_store_state::pending_request::wait;
       entry.wait_promise = self->make_response_promise<std::vector<uint8_t>>();
@@ -417,7 +448,7 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
           caf::anon_send(listener, ready_atom_v, id, *p);
         return;
       }
-      fetch(self, id);
+      await_missing(self, token);
       object_store_state::pending_request entry;
       entry.kind = object_store_state::pending_request::subscribe;
       entry.listener = std::move(listener);
@@ -534,8 +565,7 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
           result.emplace_back(*st.table.find(id));
         return place(st, client, req.ids, std::move(result));
       }
-      if (st.cluster)
-        fetch_missing(self, st.table.find_request(token)->ids);
+      await_missing(self, token);
       object_store_state::pending_request entry;
       entry.kind = object_store_state::pending_request::arena_get;
       entry.client = client;
@@ -602,6 +632,10 @@ spawn_object_store(caf::actor_system& sys, node_id node, gcs_router gcs,
                    std::shared_ptr<local_objects> published, bool cluster,
                    std::shared_ptr<transfer_client> puller,
                    std::shared_ptr<shm_arena> arena) {
+  // Alone, the store reports no small object anywhere: their producers may
+  // publish them final, and it never needs to hear of them.
+  if (published && !cluster)
+    published->publish_final_up_to(inline_threshold);
   return sys.spawn(object_store, node, std::move(gcs), inline_threshold,
                    std::move(published), cluster, std::move(puller),
                    std::move(arena));

@@ -36,6 +36,8 @@ struct object_store_state {
   gcs_router gcs;
   uint64_t inline_threshold = 0;
   std::vector<kv_entry> unreported;  // object table rows not yet in the GCS
+  /// Embedded mode: watches the arena for objects open requests wait for.
+  std::shared_ptr<seal_watch> request_watch;
 
   // -- cluster mode -----------------------------------------------------------
 
@@ -83,6 +85,8 @@ object_store(object_store_actor::stateful_pointer<object_store_state> self,
 /// same-process clients (see local_objects). With an `arena` (its owner),
 /// the values above the inline threshold live in it: other processes on
 /// the node map it, read objects in place and write their puts into it.
+/// Without `cluster`, the node's producers publish objects up to the inline
+/// threshold into `published` final, and the store never hears of them.
 object_store_actor
 spawn_object_store(caf::actor_system& sys, node_id node, gcs_router gcs,
                    uint64_t inline_threshold,

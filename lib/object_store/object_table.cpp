@@ -12,16 +12,11 @@ std::vector<uint64_t> object_table::seal(const object_id& id,
                                          object_payload payload,
                                          bool* fresh) {
   std::vector<uint64_t> completed;
-  auto size = payload.data.size();
   auto adopted = storage_->adopt(id, std::move(payload));
   if (fresh)
-    *fresh = adopted;
-  if (!adopted)
-    return completed;
-  if (released_.erase(id) != 0)
-    storage_->erase(id);
-  else
-    bytes_ += size;
+    *fresh = adopted != local_objects::adoption::repeated;
+  // A repeated seal still completes requests: a producer may have published
+  // the object final after they were opened (see `local_objects::publish`).
   auto i = waiting_.find(id);
   if (i == waiting_.end())
     return completed;
@@ -100,21 +95,8 @@ void object_table::close(uint64_t token) {
 }
 
 void object_table::release(const std::vector<object_id>& ids) {
-  for (auto& id : ids) {
-    auto p = storage_->find(id);
-    auto size = p ? p->data.size() : 0;
-    switch (storage_->erase(id)) {
-      case local_objects::erased::adopted:
-        bytes_ -= size;
-        break;
-      case local_objects::erased::unadopted:
-        // Sealed by its producer, its message to the store still on the
-        // way: that adoption must not bring it back.
-      case local_objects::erased::absent:
-        released_.insert(id);
-        break;
-    }
-  }
+  for (auto& id : ids)
+    storage_->release(id);
 }
 
 } // namespace cafray

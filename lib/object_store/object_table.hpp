@@ -32,7 +32,8 @@ public:
 
   /// Seals an object, or adopts one a producer sealed in the arena already.
   /// Returns the tokens of requests that became complete, in the order they
-  /// were made. A second seal of the same ID is ignored (`fresh` tells).
+  /// were made. A second seal of the same ID only completes requests
+  /// (`fresh` tells).
   std::vector<uint64_t> seal(const object_id& id, object_payload payload,
                              bool* fresh = nullptr);
 
@@ -62,7 +63,11 @@ public:
   }
 
   uint64_t bytes() const {
-    return bytes_;
+    return storage_->bytes();
+  }
+
+  const std::shared_ptr<local_objects>& storage() const noexcept {
+    return storage_;
   }
 
   size_t pending_requests() const {
@@ -71,13 +76,11 @@ public:
 
 private:
   std::shared_ptr<local_objects> storage_;
-  std::unordered_set<object_id> released_;
   std::unordered_map<uint64_t, request> requests_;
   /// Per missing object: (request token, position in the request's ids).
   std::unordered_map<object_id, std::vector<std::pair<uint64_t, size_t>>>
     waiting_;
   uint64_t next_token_ = 1;
-  uint64_t bytes_ = 0;
 };
 
 } // namespace cafray

@@ -226,29 +226,6 @@ void dispatch(raylet_pointer self) {
   }
 }
 
-/// Tells the raylet of an argument sealed in the node's arena.
-class dependency_watch : public seal_watch {
-public:
-  /// Keeps only the raylet's address: the arena outlives the raylet.
-  dependency_watch(const object_listener_actor& raylet,
-                   std::weak_ptr<local_objects> arena)
-    : raylet_(raylet.address()), arena_(std::move(arena)) {
-  }
-
-  void sealed(const object_id& id) override {
-    auto raylet = caf::actor_cast<object_listener_actor>(raylet_);
-    auto arena = arena_.lock();
-    if (!raylet || !arena)
-      return;
-    if (auto payload = arena->find(id))
-      caf::anon_send(raylet, ready_atom_v, id, std::move(*payload));
-  }
-
-private:
-  caf::actor_addr raylet_;
-  std::weak_ptr<local_objects> arena_;
-};
-
 /// Queues a feasible task, watching for the arguments it waits for.
 void enqueue(raylet_pointer self, task_spec spec) {
   auto& st = self->state;
@@ -270,9 +247,15 @@ void enqueue(raylet_pointer self, task_spec spec) {
       if (auto payload = st.cfg.arena->find(id))
         st.sched->object_ready(id, *payload);
   if (!missing.empty()) {
-    if (!st.dep_watch)
-      st.dep_watch = std::make_shared<dependency_watch>(listener,
-                                                        st.cfg.arena);
+    if (!st.dep_watch) {
+      // Keeps only the raylet's address: the arena outlives the raylet.
+      auto raylet = self->address();
+      st.dep_watch = std::make_shared<forwarding_watch>(
+        st.cfg.arena, [raylet](const object_id& id, object_payload payload) {
+          if (auto hdl = caf::actor_cast<object_listener_actor>(raylet))
+            caf::anon_send(hdl, ready_atom_v, id, std::move(payload));
+        });
+    }
     st.cfg.arena->watch(missing, st.dep_watch);
   }
 }

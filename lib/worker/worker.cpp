@@ -26,12 +26,36 @@ bool task_queue::push(item& x) {
   return true;
 }
 
+std::vector<task_spec>
+task_queue::push_all(std::vector<task_assignment>& batch) {
+  std::vector<task_spec> refused;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (blocked_ || stopped_) {
+      refused.reserve(batch.size());
+      for (auto& a : batch)
+        refused.emplace_back(std::move(a.spec));
+      return refused;
+    }
+    for (auto& a : batch)
+      items_.push_back(item{std::move(a.spec), std::move(a.resolved)});
+  }
+  cv_.notify_one();
+  return refused;
+}
+
 bool task_queue::try_pop(item& x) {
+  bool last = false;
+  return try_pop(x, last);
+}
+
+bool task_queue::try_pop(item& x, bool& last) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (items_.empty() || stopped_)
     return false;
   x = std::move(items_.front());
   items_.pop_front();
+  last = items_.empty();
   return true;
 }
 
@@ -186,10 +210,12 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
   for (;;) {
     // Whatever is unreported goes out before this thread waits: a steal
     // may have emptied the queue behind the last task's back.
-    if (!queue->try_pop(x)) {
+    bool last = false;
+    if (!queue->try_pop(x, last)) {
       results.flush(store, raylet, index);
       if (!queue->pop(x))
         break;
+      last = queue->empty();
     }
     auto start = clock::now();
     ctx.current = x.spec.id;
@@ -198,22 +224,27 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
     if (result.failed())
       report_error(gcs, result.error);
     auto id = x.spec.return_id();
-    // A large result of a worker process goes into the node's arena here.
+    // A large result of a worker process goes into the node's arena here;
+    // a small one in embedded mode is published final (the store never
+    // hears of it).
     auto placed = place && !result.failed() && place(id, result.data);
-    auto copy = arena && !placed ? result : object_payload{};
-    if (placed)
+    auto final = !placed && arena && arena->publishes(result);
+    auto copy = arena && !placed && !final ? result : object_payload{};
+    if (placed || final)
       results.add_done(x.spec.id);
     else
       results.add(x.spec.id, id, std::move(result));
-    auto flush = results.size() >= result_batch::max_size
-                 || clock::now() - start > slow || queue->empty();
+    auto flush = results.size() >= result_batch::max_size || last
+                 || clock::now() - start > slow;
     // The raylet hears that this worker is free before the result wakes
     // its reader: the reader's next task then finds this (still spinning)
     // worker idle instead of waking another one. The store hears last,
     // once the result is sealed.
     if (flush)
       results.report_done(raylet, index);
-    if (arena && !placed)
+    if (final)
+      arena->publish(id, std::move(result));
+    else if (arena && !placed)
       arena->insert(id, std::move(copy));
     if (flush)
       results.report_results(store);
@@ -241,12 +272,7 @@ worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
   return {
     [=](execute_atom, std::vector<task_assignment>& batch) {
       auto& st = self->state;
-      std::vector<task_spec> refused;
-      for (auto& a : batch) {
-        task_queue::item x{std::move(a.spec), std::move(a.resolved)};
-        if (!st.queue->push(x))
-          refused.emplace_back(std::move(x.spec));
-      }
+      auto refused = st.queue->push_all(batch);
       // While the running task blocks, new tasks go back to be placed anew
       // (one may be what the blocked task waits for).
       if (!refused.empty())

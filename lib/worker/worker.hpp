@@ -32,8 +32,15 @@ public:
   /// blocked; returns false then and leaves `x` alone.
   bool push(item& x);
 
+  /// Queues a batch of tasks under one lock; returns those refused because
+  /// the running task is blocked.
+  std::vector<task_spec> push_all(std::vector<task_assignment>& batch);
+
   /// The next task if one is queued (and not stopped), without waiting.
   bool try_pop(item& x);
+
+  /// The same; `last` tells whether the queue is empty after it.
+  bool try_pop(item& x, bool& last);
 
   /// Waits for the next task; returns false once stopped. Spins briefly
   /// before sleeping: the next task of a busy worker arrives within µs.

@@ -87,10 +87,11 @@ TEST_CASE("unwatch drops the registrations") {
 TEST_CASE("the store adopts what a producer sealed, once") {
   local_objects arena;
   CHECK(arena.insert(oid(1), value("made")));
-  CHECK(arena.adopt(oid(1), value("ignored")));
-  CHECK_FALSE(arena.adopt(oid(1), value("again")));
+  using adoption = local_objects::adoption;
+  CHECK(arena.adopt(oid(1), value("ignored")) == adoption::fresh);
+  CHECK(arena.adopt(oid(1), value("again")) == adoption::repeated);
   CHECK_EQ(str(*arena.find(oid(1))), "made");
-  CHECK(arena.adopt(oid(2), value("direct")));
+  CHECK(arena.adopt(oid(2), value("direct")) == adoption::fresh);
   CHECK_EQ(str(*arena.find(oid(2))), "direct");
   CHECK(arena.erase(oid(1)) == local_objects::erased::adopted);
   CHECK(arena.erase(oid(1)) == local_objects::erased::absent);
@@ -123,6 +124,59 @@ TEST_CASE("a request completes when the store adopts a pre-sealed object") {
   CHECK(t.seal(oid(1), value("a")).empty());
   CHECK(t.seal(oid(2), value("b")) == std::vector<uint64_t>{token});
   CHECK(t.bytes() == 2);
+}
+
+TEST_CASE("an object published final counts at once and is never adopted") {
+  local_objects arena;
+  CHECK_FALSE(arena.publishes_final());
+  CHECK_FALSE(arena.publishes(value("abc")));
+  arena.publish_final_up_to(4);
+  CHECK(arena.publishes_final());
+  CHECK(arena.publishes(value("abcd")));
+  CHECK_FALSE(arena.publishes(value("abcde")));
+  auto w = std::make_shared<recorder>();
+  arena.watch(arena.missing({oid(1)}), w);
+  CHECK(arena.publish(oid(1), value("abc")));
+  CHECK(w->seen == std::vector<object_id>{oid(1)});
+  CHECK_FALSE(arena.publish(oid(1), value("xyz")));
+  CHECK_EQ(str(*arena.find(oid(1))), "abc");
+  CHECK_EQ(arena.bytes(), 3u);
+  // A store told of it anyway (a watch's notice) does not count it twice.
+  CHECK(arena.adopt(oid(1), value("abc")) == local_objects::adoption::repeated);
+  CHECK_EQ(arena.bytes(), 3u);
+  arena.release(oid(1));
+  CHECK_FALSE(arena.contains(oid(1)));
+  CHECK_EQ(arena.bytes(), 0u);
+  CHECK_EQ(arena.size(), 0u);
+  // Released after its final publication: nothing waits to drop it, so a
+  // re-execution's result is kept.
+  CHECK(arena.publish(oid(1), value("ab")));
+  CHECK_EQ(arena.bytes(), 2u);
+}
+
+TEST_CASE("a release before the final publication drops the object") {
+  local_objects arena;
+  arena.publish_final_up_to(100);
+  arena.release(oid(1));
+  auto w = std::make_shared<recorder>();
+  arena.watch(arena.missing({oid(1)}), w);
+  CHECK_FALSE(arena.publish(oid(1), value("late")));
+  CHECK_FALSE(arena.contains(oid(1)));
+  CHECK(w->seen.empty());
+  CHECK_EQ(arena.size(), 0u);
+  CHECK_EQ(arena.bytes(), 0u);
+  // The release was used up: the next object of that ID stays.
+  CHECK(arena.publish(oid(1), value("again")));
+  CHECK(arena.contains(oid(1)));
+}
+
+TEST_CASE("erase withdraws a reader's copy and leaves no release behind") {
+  local_objects arena;
+  CHECK(arena.erase(oid(1)) == local_objects::erased::absent);
+  CHECK(arena.adopt(oid(1), value("kept")) == local_objects::adoption::fresh);
+  CHECK_EQ(arena.bytes(), 4u);
+  CHECK(arena.erase(oid(1)) == local_objects::erased::adopted);
+  CHECK_EQ(arena.bytes(), 0u);
 }
 
 TEST_CASE("concurrent producers and a watcher: every seal is heard once") {

@@ -300,3 +300,53 @@ TEST_CASE_FIXTURE(store_fixture, "stats count objects, bytes and waiting "
   CHECK_EQ(s2.objects, 1u);
   CHECK_EQ(s2.bytes, 6u);
 }
+
+TEST_CASE_FIXTURE(store_fixture, "embedded: requests complete on objects "
+                                 "producers publish final") {
+  auto arena = std::make_shared<local_objects>();
+  auto alone = spawn_object_store(*sys, node_id{1, 2}, gcs_router{}, 8, arena);
+  others.push_back(caf::actor_cast<caf::actor>(alone));
+  REQUIRE(arena->publishes_final());
+  CHECK(arena->publishes(value("12345678")));
+  CHECK_FALSE(arena->publishes(value("123456789")));
+  auto pending = (*self)->request(alone, max_wait, get_atom_v,
+                                  std::vector<object_id>{oid(2), oid(1)},
+                                  forever);
+  auto listener = spawn_listener();
+  caf::anon_send(alone, subscribe_atom_v, oid(2), listener);
+  // The store has answered nothing yet, so it has seen both requests
+  // before the producer publishes.
+  store_stats before{};
+  (*self)
+    ->request(alone, max_wait, stats_atom_v)
+    .receive([&](store_stats& x) { before = x; },
+             [&](caf::error& err) { FAIL(render(err)); });
+  CHECK_EQ(before.waiting_gets, 2u);
+  CHECK(arena->publish(oid(1), value("one")));
+  CHECK(arena->publish(oid(2), value("two")));
+  std::vector<object_payload> xs;
+  pending.receive([&](std::vector<object_payload>& ys) { xs = std::move(ys); },
+                  [&](caf::error& err) { FAIL(render(err)); });
+  REQUIRE_EQ(xs.size(), 2u);
+  CHECK_EQ(str(xs[0]), "two");
+  CHECK_EQ(str(xs[1]), "one");
+  auto [id, payload] = next_ready();
+  CHECK_EQ(id, oid(2));
+  CHECK_EQ(str(payload), "two");
+  store_stats after{};
+  (*self)
+    ->request(alone, max_wait, stats_atom_v)
+    .receive([&](store_stats& x) { after = x; },
+             [&](caf::error& err) { FAIL(render(err)); });
+  CHECK_EQ(after.objects, 2u);
+  CHECK_EQ(after.bytes, 6u);
+  CHECK_EQ(after.waiting_gets, 0u);
+  // The owner's release frees them; no adoption ever brings them back.
+  caf::anon_send(alone, release_atom_v, std::vector<object_id>{oid(1), oid(2)});
+  (*self)
+    ->request(alone, max_wait, stats_atom_v)
+    .receive([&](store_stats& x) { after = x; },
+             [&](caf::error& err) { FAIL(render(err)); });
+  CHECK_EQ(after.objects, 0u);
+  CHECK_EQ(after.bytes, 0u);
+}
