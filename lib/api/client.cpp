@@ -211,14 +211,19 @@ std::vector<object_payload> fetch(const std::vector<object_id>& ids,
   if (token == 0)
     throw_error(w->err);
   // The store answers in any case (it pulls, times out or reports a lost
-  // object); the arena's seals usually wake this thread first.
-  auto missing = r.objects->missing(ids);
-  if (missing.empty() && r.objects->find_all(ids, local)) {
+  // object); the arena's seals usually wake this thread first. Seals may
+  // count down while the watches go in, so the count starts biased.
+  constexpr size_t bias = size_t{1} << 62;
+  w->unsealed.store(bias, std::memory_order_relaxed);
+  auto watched = r.objects->watch_missing(ids, w);
+  if (w->unsealed.fetch_sub(bias - watched, std::memory_order_acq_rel)
+      == bias - watched) {
+    // Sealed while the watches went in (or before).
     r.waiters->take(token);
-    return local;
+    if (r.objects->find_all(ids, local))
+      return local;
+    throw error{errc::object_lost, "an object vanished from the store"};
   }
-  w->unsealed = missing.size();
-  r.objects->watch(missing, w);
   // A driver first gives the node's producers a moment: most results are
   // sealed here within microseconds, and then the store is never asked.
   // The moment grows with the number of objects still missing (a batch of
@@ -231,14 +236,14 @@ std::vector<object_payload> fetch(const std::vector<object_id>& ids,
     auto infinite = timeout == caf::timespan::max() || timeout.count() < 0;
     auto moment = caf::timespan{milliseconds{2}}
                   + caf::timespan{microseconds{5}}
-                      * static_cast<int64_t>(std::min<size_t>(missing.size(),
+                      * static_cast<int64_t>(std::min<size_t>(watched,
                                                               20000));
     auto grace = infinite ? moment : std::min(timeout, moment);
     sealed = w->await_for(grace);
     if (!sealed && !infinite) {
       timeout -= grace;
       if (timeout.count() <= 0) {
-        r.objects->unwatch(missing, w.get());
+        r.objects->unwatch(ids, w.get());
         r.waiters->take(token);
         throw_error(make_error(errc::timeout, "objects not ready in time"));
       }
@@ -251,7 +256,9 @@ std::vector<object_payload> fetch(const std::vector<object_id>& ids,
   } else {
     r.waiters->take(token);
   }
-  r.objects->unwatch(missing, w.get());
+  // Every watch was used up if the seals woke this thread.
+  if (w->unsealed.load(std::memory_order_acquire) != 0)
+    r.objects->unwatch(ids, w.get());
   if (w->answered.load(std::memory_order_acquire)) {
     if (w->err)
       throw_error(w->err);

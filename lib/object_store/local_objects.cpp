@@ -148,6 +148,24 @@ void local_objects::watch(const std::vector<object_id>& ids,
     w->sealed(id);
 }
 
+size_t local_objects::watch_missing(const std::vector<object_id>& ids,
+                                    const std::shared_ptr<seal_watch>& w) {
+  size_t n = 0;
+  for (auto& id : ids) {
+    auto& s = shard_of(id);
+    std::lock_guard guard{s.mtx};
+    auto& e = s.objects[id];
+    if (e.sealed)
+      continue;
+    if (!e.watcher)
+      e.watcher = w;
+    else
+      e.others.push_back(w);
+    ++n;
+  }
+  return n;
+}
+
 void local_objects::unwatch(const std::vector<object_id>& ids,
                             const seal_watch* w) {
   for (auto& id : ids) {

@@ -106,6 +106,12 @@ public:
   void watch(const std::vector<object_id>& ids,
              const std::shared_ptr<seal_watch>& w);
 
+  /// Registers `w` for those of `ids` not sealed yet, in one lookup each,
+  /// and returns how many registrations it made (a repeated ID counts each
+  /// time): `w->sealed` runs once per registration, on the sealing thread.
+  size_t watch_missing(const std::vector<object_id>& ids,
+                       const std::shared_ptr<seal_watch>& w);
+
   /// Drops every registration of `w`.
   void unwatch(const std::vector<object_id>& ids, const seal_watch* w);
 

@@ -206,7 +206,10 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
   task_context_guard guard{&ctx};
   task_queue::item x;
   using clock = std::chrono::steady_clock;
+  // Results wait for company at most this long (plus one task's run).
   constexpr auto slow = std::chrono::microseconds{20};
+  auto stamp = clock::now();  // when the last task ended
+  auto oldest = stamp;        // when the oldest unreported task began
   for (;;) {
     // Whatever is unreported goes out before this thread waits: a steal
     // may have emptied the queue behind the last task's back.
@@ -216,8 +219,10 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
       if (!queue->pop(x))
         break;
       last = queue->empty();
+      stamp = clock::now();
     }
-    auto start = clock::now();
+    if (results.size() == 0)
+      oldest = stamp;
     ctx.current = x.spec.id;
     ctx.submitted = 0;
     auto result = run_function(x.spec, x.resolved);
@@ -234,8 +239,9 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
       results.add_done(x.spec.id);
     else
       results.add(x.spec.id, id, std::move(result));
+    stamp = clock::now();
     auto flush = results.size() >= result_batch::max_size || last
-                 || clock::now() - start > slow;
+                 || stamp - oldest > slow;
     // The raylet hears that this worker is free before the result wakes
     // its reader: the reader's next task then finds this (still spinning)
     // worker idle instead of waking another one. The store hears last,
