@@ -57,6 +57,17 @@ void local_scheduler::give_back(const resource_map& demand) {
     available_[name] += amount;
 }
 
+bool local_scheduler::reserve(const resource_map& demand) {
+  if (!fits(demand))
+    return false;
+  acquire(demand);
+  return true;
+}
+
+void local_scheduler::unreserve(const resource_map& demand) {
+  give_back(demand);
+}
+
 void local_scheduler::submit(task_spec spec,
                              std::vector<object_id>& subscribe) {
   queued_task task;

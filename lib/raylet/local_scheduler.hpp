@@ -53,6 +53,14 @@ public:
   /// `want_workers` to how many more workers could start work right now.
   std::vector<assignment> dispatch(uint32_t& want_workers);
 
+  /// Takes `demand` from the free resources for something that holds it
+  /// outside the task queue (an actor, for its whole life); false if it
+  /// does not fit now.
+  bool reserve(const resource_map& demand);
+
+  /// Gives back what `reserve` took.
+  void unreserve(const resource_map& demand);
+
   /// A new worker joins the pool, idle. Returns its index.
   uint32_t add_worker();
 

@@ -59,6 +59,36 @@ std::optional<node_id> placement::choose(const resource_map& demand) {
   return *best;
 }
 
+std::optional<node_id>
+placement::choose_for_actor(const resource_map& demand) {
+  resource_map custom;
+  for (auto& [name, amount] : demand)
+    if (name != "CPU")
+      custom[name] = amount;
+  // CPU is scored by choose(); only the other resources must be free.
+  std::optional<node_id> best;
+  double best_score = 0;
+  for (auto& [id, n] : nodes_) {
+    if (!covers(n.total, demand) || !covers(n.available, custom))
+      continue;
+    auto cpu = n.available.count("CPU") ? n.available.at("CPU") : 0;
+    auto score = static_cast<double>(cpu + 1000)
+                 / static_cast<double>(1 + n.queued + n.placed);
+    if (!best || score > best_score) {
+      best = id;
+      best_score = score;
+    }
+  }
+  if (!best)
+    return choose(demand);
+  auto& n = nodes_[*best];
+  ++n.placed;
+  // Held until the node's next report says otherwise.
+  for (auto& [name, amount] : custom)
+    n.available[name] -= amount;
+  return best;
+}
+
 void placement::hold(task_spec spec) {
   held_.emplace_back(std::move(spec));
 }

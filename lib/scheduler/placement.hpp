@@ -25,6 +25,12 @@ public:
   /// The node for `demand`, or nothing if no known node could ever run it.
   std::optional<node_id> choose(const resource_map& demand);
 
+  /// The node for an actor that holds `demand` while it lives: among the
+  /// nodes whose capacity covers it, one whose last report shows it free
+  /// (the least loaded), else any (the actor waits there for it). Nothing
+  /// if no known node could ever host it.
+  std::optional<node_id> choose_for_actor(const resource_map& demand);
+
   /// Holds a task nobody can run yet.
   void hold(task_spec spec);
 

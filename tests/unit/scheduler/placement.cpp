@@ -127,3 +127,28 @@ TEST_CASE("add_node of a known node refreshes its capacity") {
   CHECK(p.choose({{"GPU", 1000}}) == node_a);
   CHECK_FALSE(p.choose({{"CPU", 1000}}).has_value());
 }
+
+TEST_CASE("an actor goes to a node whose custom resources are free") {
+  placement p;
+  p.add_node(node_a, {{"CPU", 8000}});
+  p.add_node(node_b, {{"CPU", 1000}, {"special", 1000}});
+  p.add_node(node_c, {{"CPU", 1000}, {"special", 1000}});
+  CHECK_FALSE(p.choose_for_actor({{"GPU", 1000}}).has_value());
+  auto first = p.choose_for_actor({{"special", 1000}});
+  REQUIRE(first.has_value());
+  CHECK((*first == node_b || *first == node_c));
+  // The first one's special is taken until its node reports again.
+  auto second = p.choose_for_actor({{"special", 1000}});
+  REQUIRE(second.has_value());
+  CHECK(*second != *first);
+  // Both taken: one of them anyway (the actor waits there).
+  auto third = p.choose_for_actor({{"special", 1000}});
+  REQUIRE(third.has_value());
+  CHECK(*third != node_a);
+  // A report frees node c's again.
+  p.update(report(node_c, {{"CPU", 1000}, {"special", 1000}},
+                  {{"CPU", 1000}, {"special", 1000}}, 0));
+  CHECK(p.choose_for_actor({{"special", 1000}}) == node_c);
+  // An actor demanding nothing may go anywhere.
+  CHECK(p.choose_for_actor({}).has_value());
+}
