@@ -79,9 +79,11 @@ int status_command(int argc, char** argv) {
   std::_Exit(rc);
 }
 
-/// `caf-node worker --agent HOST:PORT --index N`: started by a node's raylet.
+/// `caf-node worker --agent HOST:PORT --index N` (or `--actor HI:LO`):
+/// started by a node's raylet.
 int worker_command(int argc, char** argv) {
   std::string agent;
+  std::string actor;
   long index = -1;
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string arg = argv[i];
@@ -89,13 +91,17 @@ int worker_command(int argc, char** argv) {
       agent = argv[i + 1];
     else if (arg == "--index")
       index = std::strtol(argv[i + 1], nullptr, 10);
+    else if (arg == "--actor")
+      actor = argv[i + 1];
   }
-  if (agent.empty() || index < 0) {
+  if (agent.empty() || (index < 0 && actor.empty())) {
     std::fprintf(stderr, "caf-node worker: needs --agent HOST:PORT and "
-                         "--index N (a node's raylet starts workers)\n");
+                         "--index N or --actor HI:LO (a node's raylet starts "
+                         "workers)\n");
     return 2;
   }
-  auto rc = cafray::node::run_worker(agent, static_cast<uint32_t>(index));
+  auto rc = cafray::node::run_worker(
+    agent, static_cast<uint32_t>(index < 0 ? 0 : index), actor);
   std::fflush(stdout);
   std::fflush(stderr);
   std::_Exit(rc);

@@ -180,6 +180,14 @@ public:
     return *this;
   }
 
+  /// Resources in units the actor holds while it lives (none by default,
+  /// e.g. {{"special", 1}}); in cluster mode it runs on a node that has
+  /// them free, and waits there until they are.
+  actor_creator& resources(std::map<std::string, double> xs) {
+    opts_.resources = std::move(xs);
+    return *this;
+  }
+
   actor_handle<C> remote() {
     task_spec spec;
     spec.kind = static_cast<uint8_t>(task_kind::actor_create);
@@ -197,6 +205,7 @@ public:
       hold->escape();
     spec.actor = make_random_id<actor_id>();
     spec.name = opts_.name;
+    spec.resources = detail::to_milli(opts_.resources, false);
     auto id = spec.actor;
     auto host = detail::create_actor(std::move(spec));
     return actor_handle<C>{id, std::move(host)};

@@ -56,6 +56,17 @@ struct caller_thunk {
 /// call order); it stops with the runtime.
 caf::actor spawn_caller();
 
+/// A caller's request `id` to `target` is in flight. The caller watches the
+/// target: when it dies (its process killed, say), the requests it had not
+/// answered fail with errc::actor_died (CAF never fails a request to a
+/// remote actor whose process died).
+void caller_track(caf::event_based_actor* caller, const caf::actor& target,
+                  const object_id& id);
+
+/// True the first time the outcome of request `id` arrives (a request
+/// failed by its target's death may still be answered later).
+bool caller_settle(caf::event_based_actor* caller, const object_id& id);
+
 /// An error payload for a failed request to a typed actor.
 object_payload request_failure(const caf::error& err,
                                const std::string& what);
@@ -100,14 +111,19 @@ public:
     // One caller actor per handle (shared by copies) sends the requests:
     // messages from one sender arrive in order, so calls run in call order.
     detail::caller_thunk thunk{[=](caf::event_based_actor* self) {
+      detail::caller_track(self, caf::actor_cast<caf::actor>(target), id);
       self->request(target, caf::infinite, xs...)
         .then(
           [=](R& result) {
+            if (!detail::caller_settle(self, id))
+              return;
             object_payload payload;
             payload.data = encode<R>(result);
             detail::put_payload(id, std::move(payload));
           },
           [=](caf::error& err) {
+            if (!detail::caller_settle(self, id))
+              return;
             detail::put_payload(id, detail::request_failure(err, "request"));
           });
     }};

@@ -1,16 +1,22 @@
 // What the user's calls do on a running runtime: objects, tasks, actors.
 // The life cycle is in runtime.cpp.
 
+#include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
 
 #include "api/behavior.hpp"
 #include "api/detail/runtime_state.hpp"
 #include "api/errors.hpp"
 #include "api/runtime.hpp"
+#include "proto/record_codec.hpp"
 #include "worker/actor_host.hpp"
 #include "worker/executor.hpp"
 
@@ -287,6 +293,23 @@ std::vector<uint8_t> wait_ids(const std::vector<object_id>& ids,
 
 namespace {
 
+/// The handle of an actor at `loc`. An actor in a worker process of its own
+/// is reached over a direct connection to that process: the connection's
+/// loss is what tells this process's monitors that the actor died.
+caf::actor reach(detail::runtime& r, const actor_location& loc) {
+  if (loc.address.empty())
+    return loc.handle;
+  auto colon = loc.address.rfind(':');
+  auto host = loc.address.substr(0, colon);
+  auto port = static_cast<uint16_t>(std::stoul(loc.address.substr(colon + 1)));
+  auto hdl = r.sys->middleman().remote_actor(host, port);
+  if (!hdl)
+    throw error{errc::actor_died, "cannot reach the actor's process at "
+                                    + loc.address + ": "
+                                    + r.sys->render(hdl.error())};
+  return std::move(*hdl);
+}
+
 /// Asks the raylet to start an actor (`Atom` says which kind) and returns
 /// its handle; a taken name fails before anything starts.
 template <class Atom>
@@ -299,11 +322,33 @@ caf::actor start_actor(Atom atom, task_spec spec) {
       throw error{errc::actor_name_taken,
                   "an actor named '" + spec.name + "' exists already"};
   }
-  caf::actor result;
+  actor_location loc;
+  {
+    caf::scoped_actor self{*r.sys};
+    self->request(r.raylet, control_timeout, atom, spec)
+      .receive([&](actor_location& x) { loc = std::move(x); },
+               [&](caf::error& err) { throw_error(err); });
+  }
+  return reach(r, loc);
+}
+
+/// The actor's row in the GCS actors table, if any.
+std::optional<actor_record> read_actor_record(detail::runtime& r,
+                                              const actor_id& id) {
+  std::optional<actor_record> result;
+  auto key = to_key(task_id{id.hi, id.lo});
   caf::scoped_actor self{*r.sys};
-  self->request(r.raylet, control_timeout, atom, spec)
-    .receive([&](caf::actor& hdl) { result = std::move(hdl); },
-             [&](caf::error& err) { throw_error(err); });
+  self
+    ->request(r.gcs.shard_for(key), control_timeout, get_atom_v,
+              static_cast<uint8_t>(gcs_table::actors), key)
+    .receive(
+      [&](std::string& value) {
+        if (auto rec = decode_record<actor_record>(value))
+          result = std::move(*rec);
+      },
+      [&](caf::error&) {
+        // not_found: no such actor.
+      });
   return result;
 }
 
@@ -344,12 +389,26 @@ object_id call_actor(const caf::actor& host, task_spec spec) {
 
 caf::actor lookup_actor(const actor_id& id) {
   auto& r = rt();
-  caf::actor result;
-  caf::scoped_actor self{*r.sys};
-  self->request(r.raylet, control_timeout, lookup_atom_v, id)
-    .receive([&](caf::actor& hdl) { result = std::move(hdl); },
-             [&](caf::error& err) { throw_error(err); });
-  return result;
+  actor_location loc;
+  caf::error failure;
+  {
+    caf::scoped_actor self{*r.sys};
+    self->request(r.raylet, control_timeout, lookup_atom_v, id)
+      .receive([&](actor_location& x) { loc = std::move(x); },
+               [&](caf::error& err) { failure = std::move(err); });
+  }
+  if (!failure)
+    return reach(r, loc);
+  // Not this node's: an actor in a worker process anywhere in the cluster
+  // is found through the GCS.
+  auto rec = read_actor_record(r, id);
+  if (!rec || rec->address.empty()
+      || rec->state != static_cast<uint8_t>(actor_state::alive))
+    throw_error(failure);
+  loc.node = rec->node;
+  loc.address = rec->address;
+  loc.pid = rec->pid;
+  return reach(r, loc);
 }
 
 bool lookup_actor_name(const std::string& name, actor_id& id) {
@@ -378,16 +437,58 @@ bool lookup_actor_name(const std::string& name, actor_id& id) {
   return found;
 }
 
+namespace {
+
+/// A typed handle's caller: its requests in flight, by ID, with the actor
+/// each went to.
+struct caller_state {
+  static inline const char* name = "cafray.caller";
+  std::unordered_map<object_id, caf::actor_addr> open;
+  std::unordered_set<caf::actor_addr> watched;
+};
+
+using caller_actor = caf::stateful_actor<caller_state>;
+
+} // namespace
+
 caf::actor spawn_caller() {
   auto& r = rt();
   auto core = caf::actor_cast<caf::actor>(r.core);
-  return r.sys->spawn([core](caf::event_based_actor* self) -> caf::behavior {
+  return r.sys->spawn([core](caller_actor* self) -> caf::behavior {
     // Linked to the core worker, so it stops with the runtime.
     self->link_to(core);
+    self->set_down_handler([=](caf::down_msg& msg) {
+      auto& st = self->state;
+      st.watched.erase(msg.source);
+      auto why = make_error(errc::actor_died,
+                            "the typed actor died: "
+                              + self->system().render(msg.reason));
+      for (auto i = st.open.begin(); i != st.open.end();) {
+        if (i->second != msg.source) {
+          ++i;
+          continue;
+        }
+        put_payload(i->first, request_failure(why, "request"));
+        i = st.open.erase(i);
+      }
+    });
     return {
       [=](caller_thunk& thunk) { thunk.run(self); },
     };
   });
+}
+
+void caller_track(caf::event_based_actor* caller, const caf::actor& target,
+                  const object_id& id) {
+  auto self = static_cast<caller_actor*>(caller);
+  auto& st = self->state;
+  if (st.watched.insert(target.address()).second)
+    self->monitor(target);
+  st.open.emplace(id, target.address());
+}
+
+bool caller_settle(caf::event_based_actor* caller, const object_id& id) {
+  return static_cast<caller_actor*>(caller)->state.open.erase(id) > 0;
 }
 
 void kill_actor(const caf::actor& handle) {

@@ -47,6 +47,10 @@ struct runtime_config {
   /// Set by `caf-node worker` for the worker slot it runs.
   uint32_t worker_index = 0;
 
+  /// Set by `caf-node worker --actor HI:LO`: the process hosts this actor
+  /// and nothing else (each actor of a cluster gets a process of its own).
+  std::string worker_actor;
+
   /// Cluster mode: a node sends tasks to the global scheduler once this
   /// many are queued or running on it and other nodes exist; 0 uses four
   /// per CPU.

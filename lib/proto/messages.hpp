@@ -212,12 +212,17 @@ struct actor_record {
   node_id node;
   uint32_t restarts = 0;
   job_id job;
+  /// An actor in a worker process of its own: "host:port" where that
+  /// process publishes it, and the process's pid; empty and 0 for an actor
+  /// inside its node's process.
+  std::string address;
+  int32_t pid = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, actor_record& x) {
   return f(caf::meta::type_name("actor_record"), x.id, x.class_name, x.name,
-           x.state, x.node, x.restarts, x.job);
+           x.state, x.node, x.restarts, x.job, x.address, x.pid);
 }
 
 /// One key and value of a GCS table.

@@ -10,6 +10,23 @@
 
 namespace cafray {
 
+/// Where an actor runs, as its creator or a lookup learns it. An actor in
+/// a worker process of its own has that process's `address` ("host:port",
+/// where it publishes the actor) and `pid`: a caller connects there
+/// directly, so that the process's death reaches it as a down message.
+struct actor_location {
+  caf::actor handle;
+  node_id node;
+  std::string address;  // empty: the actor lives in its node's process
+  int32_t pid = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, actor_location& x) {
+  return f(caf::meta::type_name("actor_location"), x.handle, x.node,
+           x.address, x.pid);
+}
+
 /// A worker executes one task at a time, in arrival order; its raylet may
 /// queue several on it (pipelining). Arguments arrive resolved (one payload
 /// per argument, empty for inline values). `steal` asks it to give back up
@@ -39,12 +56,27 @@ using raylet_actor = caf::typed_actor<
   // (because it blocked, or because the raylet asked it to steal them for
   // an idle worker); they are scheduled again.
   caf::reacts_to<handback_atom, uint32_t, std::vector<task_spec>>,
-  // Starts a class-based actor host (kind actor_create) and answers with it.
-  caf::replies_to<create_actor_atom, task_spec>::with<caf::actor>,
-  // Spawns a registered typed behavior with serialized arguments.
-  caf::replies_to<spawn_behavior_atom, task_spec>::with<caf::actor>,
-  // The handle of an actor this raylet hosts (fails with actor_died).
-  caf::replies_to<lookup_atom, actor_id>::with<caf::actor>,
+  // Starts a class-based actor host (kind actor_create) and answers with it
+  // once it runs: here, or on a node the global scheduler picks when this
+  // one lacks the actor's resources (cluster mode).
+  caf::replies_to<create_actor_atom, task_spec>::with<actor_location>,
+  // Spawns a registered typed behavior with serialized arguments (placed
+  // like create_actor).
+  caf::replies_to<spawn_behavior_atom, task_spec>::with<actor_location>,
+  // The global scheduler placed an actor here (kind actor_create for a
+  // class, anything else for a behavior): host it, never pass it on.
+  caf::replies_to<place_actor_atom, task_spec>::with<actor_location>,
+  // An actor this raylet hosts (fails with actor_died).
+  caf::replies_to<lookup_atom, actor_id>::with<actor_location>,
+  // The worker process started for an actor asks for its creation task.
+  caf::replies_to<attach_atom, actor_id, int32_t>::with<task_spec>,
+  // That process runs the actor and publishes it at this port of the
+  // node's host.
+  caf::reacts_to<register_atom, actor_id, caf::actor, uint16_t>,
+  // That process could not start the actor.
+  caf::reacts_to<fail_atom, actor_id, caf::error>,
+  // Internal: the process for this actor should run it by now.
+  caf::reacts_to<timeout_atom, actor_id>,
   // Current load.
   caf::replies_to<stats_atom>::with<load_report>,
   // Internal heartbeat timer.

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include "raylet/raylet.hpp"
+#include "raylet/raylet_actors.hpp"
 
 #include <map>
 
@@ -24,8 +25,6 @@ int64_t now_ns() {
     .count();
 }
 
-using raylet_pointer = raylet_actor::stateful_pointer<raylet_state>;
-
 /// Tells the ledger which segments closed (at most one is open at a time,
 /// so the rows are the segments the ledger saw records of, in order).
 void closed_segments(raylet_pointer self, const std::vector<kv_entry>& rows) {
@@ -33,6 +32,8 @@ void closed_segments(raylet_pointer self, const std::vector<kv_entry>& rows) {
   for (auto& row : rows)
     self->state.ledger.closed(row.key, now);
 }
+
+} // namespace
 
 void record_task(raylet_pointer self, const task_spec& spec, task_state s) {
   auto& st = self->state;
@@ -47,6 +48,8 @@ void record_task(raylet_pointer self, const task_spec& spec, task_state s) {
     st.gcs.put_batch(gcs_table::tasks, std::move(rows));
   }
 }
+
+namespace {
 
 void flush_rows(raylet_pointer self) {
   auto& st = self->state;
@@ -65,15 +68,6 @@ void flush_rows(raylet_pointer self) {
               fmt::print(stderr, "[raylet] lineage compaction: {}\n",
                          render(err));
             });
-}
-
-void record_actor(raylet_pointer self, const actor_record& rec) {
-  auto& st = self->state;
-  st.actor_records[rec.id] = rec;
-  auto key = to_key(task_id{rec.id.hi, rec.id.lo});
-  st.gcs.put_batch(gcs_table::actors, {kv_entry{key, encode_record(rec)}});
-  if (!rec.name.empty() && rec.state != static_cast<uint8_t>(actor_state::dead))
-    st.gcs.put_batch(gcs_table::actor_names, {kv_entry{rec.name, key}});
 }
 
 // -- worker processes ----------------------------------------------------------
@@ -150,8 +144,6 @@ void send_steal(raylet_pointer self, uint32_t w, uint32_t count) {
     enqueue(self, std::move(spec));
 }
 
-void record_task(raylet_pointer self, const task_spec& spec, task_state s);
-
 /// A task lost with its worker process, and no retries left.
 void fail_lost_task(raylet_pointer self, const task_spec& spec) {
   auto& st = self->state;
@@ -173,8 +165,6 @@ void fail_lost_task(raylet_pointer self, const task_spec& spec) {
   caf::anon_send(st.store, put_atom_v, std::move(ids), std::move(payloads));
   st.ledger.finished(spec.id);
 }
-
-void dispatch(raylet_pointer self);
 
 /// A worker process died (crashed, killed): its slot is gone; the task it
 /// ran is retried while its retries last, the ones queued behind it are
@@ -205,6 +195,8 @@ void on_worker_down(raylet_pointer self, uint32_t w) {
   dispatch(self);
 }
 
+} // namespace
+
 void dispatch(raylet_pointer self) {
   auto& st = self->state;
   for (int round = 0; round < 2; ++round) {
@@ -225,6 +217,8 @@ void dispatch(raylet_pointer self) {
       start_worker(self);
   }
 }
+
+namespace {
 
 /// Queues a feasible task, watching for the arguments it waits for.
 void enqueue(raylet_pointer self, task_spec spec) {
@@ -299,38 +293,8 @@ void on_actor_down(raylet_pointer self, const caf::down_msg& msg) {
     on_worker_down(self, w->second);
     return;
   }
-  auto i = st.actor_by_addr.find(msg.source);
-  if (i == st.actor_by_addr.end())
-    return;
-  auto id = i->second;
-  st.actor_by_addr.erase(i);
-  st.actors.erase(id);
-  auto j = st.actor_records.find(id);
-  if (j == st.actor_records.end())
-    return;
-  auto rec = j->second;
-  rec.state = static_cast<uint8_t>(actor_state::dead);
-  record_actor(self, rec);
-  if (!rec.name.empty() && !st.gcs.empty())
-    caf::anon_send(st.gcs.shard_for(rec.name), delete_atom_v,
-                   static_cast<uint8_t>(gcs_table::actor_names), rec.name);
-}
-
-caf::actor track_actor(raylet_pointer self, caf::actor handle,
-                       const task_spec& spec) {
-  auto& st = self->state;
-  self->monitor(handle);
-  st.actors[spec.actor] = handle;
-  st.actor_by_addr[handle.address()] = spec.actor;
-  actor_record rec;
-  rec.id = spec.actor;
-  rec.class_name = spec.function;
-  rec.name = spec.name;
-  rec.state = static_cast<uint8_t>(actor_state::alive);
-  rec.node = st.cfg.node;
-  rec.job = spec.job;
-  record_actor(self, rec);
-  return handle;
+  if (actor_down(self, msg.source))
+    dispatch(self);
 }
 
 } // namespace
@@ -418,25 +382,40 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
         enqueue(self, std::move(spec));
       dispatch(self);
     },
-    [=](create_actor_atom, task_spec& spec) -> caf::result<caf::actor> {
-      auto& st = self->state;
-      auto host = st.cfg.factory.actor_host(spec);
-      record_task(self, spec, task_state::running);
-      return track_actor(self, std::move(host), spec);
+    [=](create_actor_atom, task_spec& spec) -> caf::result<actor_location> {
+      return start_actor(self, spec, true);
     },
-    [=](spawn_behavior_atom, task_spec& spec) -> caf::result<caf::actor> {
-      auto handle = self->state.cfg.factory.behavior(spec);
-      if (!handle)
-        return std::move(handle.error());
-      record_task(self, spec, task_state::running);
-      return track_actor(self, std::move(*handle), spec);
+    [=](spawn_behavior_atom,
+        task_spec& spec) -> caf::result<actor_location> {
+      return start_actor(self, spec, true);
     },
-    [=](lookup_atom, const actor_id& id) -> caf::result<caf::actor> {
+    [=](place_actor_atom, task_spec& spec) -> caf::result<actor_location> {
+      return start_actor(self, spec, false);
+    },
+    [=](lookup_atom, const actor_id& id) -> caf::result<actor_location> {
       auto& st = self->state;
-      auto i = st.actors.find(id);
-      if (i == st.actors.end())
+      auto i = st.locations.find(id);
+      if (i == st.locations.end())
         return make_error(errc::actor_died, "actor " + to_string(id));
       return i->second;
+    },
+    [=](attach_atom, const actor_id& id,
+        int32_t pid) -> caf::result<task_spec> {
+      return actor_attach(self, id, pid);
+    },
+    [=](register_atom, const actor_id& id, caf::actor& handle,
+        uint16_t port) { actor_registered(self, id, std::move(handle), port); },
+    [=](fail_atom, const actor_id& id, caf::error& err) {
+      actor_start_failed(self, id, std::move(err));
+    },
+    [=](timeout_atom, const actor_id& id) {
+      auto slot = self->state.actor_procs.find(id);
+      if (slot && slot->state == actor_slots::phase::starting)
+        actor_start_failed(self, id,
+                           make_error(errc::runtime_error,
+                                      "the worker process of actor "
+                                        + to_string(id)
+                                        + " did not start in time"));
     },
     [=](stats_atom) { return make_report(self); },
     [=](members_atom, uint32_t count) {

@@ -6,6 +6,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "object_store/local_objects.hpp"
 #include "proto/record_codec.hpp"
@@ -13,6 +14,7 @@
 #include "proto/object_store_actor.hpp"
 #include "proto/raylet_actor.hpp"
 #include "proto/scheduler_actor.hpp"
+#include "raylet/actor_slots.hpp"
 #include "raylet/lineage_ledger.hpp"
 #include "raylet/local_scheduler.hpp"
 
@@ -27,6 +29,15 @@ struct worker_factory {
   std::function<caf::expected<caf::actor>(const task_spec& spawn)> behavior;
   /// Worker processes: collects a dead one (no zombie).
   std::function<void(int32_t pid)> reap;
+  /// Cluster mode with worker processes: starts the process that hosts the
+  /// actor `creation` creates (and nothing else) and returns its pid, or a
+  /// value <= 0 if it could not start. The process fetches the creation
+  /// with (attach_atom, actor ID, pid) and reports the running actor with
+  /// (register_atom, actor ID, handle, port). Unset: actors run inside the
+  /// node's process (`actor_host`, `behavior`).
+  std::function<int32_t(const task_spec& creation)> actor_process;
+  /// Stops an actor's process (if it still runs) and collects it.
+  std::function<void(int32_t pid)> stop_process;
 };
 
 struct raylet_config {
@@ -69,6 +80,12 @@ struct raylet_state {
   scheduler_actor global;
   gcs_router gcs;
   std::unordered_map<actor_id, caf::actor> actors;
+  std::unordered_map<actor_id, actor_location> locations;
+  /// Actors in worker processes of their own (cfg.factory.actor_process),
+  /// and their creators waiting for them to run.
+  actor_slots actor_procs;
+  std::unordered_map<actor_id, caf::typed_response_promise<actor_location>>
+    actor_waiters;
   std::unordered_map<caf::actor_addr, actor_id> actor_by_addr;
   std::unordered_map<actor_id, actor_record> actor_records;
   lineage_writer lineage;            // task records not yet in the GCS

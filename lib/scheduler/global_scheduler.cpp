@@ -4,6 +4,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "common/error.hpp"
 #include "proto/guards.hpp"
 
 namespace cafray {
@@ -56,6 +57,17 @@ scheduler_actor::behavior_type global_scheduler(gs_pointer self) {
         place(self, *node, std::move(spec));
       else
         st.policy.hold(std::move(spec));
+    },
+    [=](place_actor_atom, task_spec& spec) -> caf::result<actor_location> {
+      auto& st = self->state;
+      auto node = st.policy.choose_for_actor(spec.resources);
+      auto i = node ? st.raylets.find(*node) : st.raylets.end();
+      if (i == st.raylets.end())
+        return make_error(errc::infeasible,
+                          "no node offers the resources of actor "
+                            + spec.function);
+      // The chosen raylet answers the creator itself.
+      return self->delegate(i->second, place_actor_atom_v, std::move(spec));
     },
     [=](stats_atom) { return static_cast<uint64_t>(self->state.policy.held()); },
   };

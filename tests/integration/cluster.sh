@@ -2,7 +2,9 @@
 # Cluster mode with real processes on 127.0.0.1: a head and two nodes, the
 # seed tour run against them as drivers, a tree reduce spread over the
 # three nodes, a task pinned to a node reading a 64 MiB object put on the
-# head, the status view, bad deployments, and a node leaving on SIGTERM.
+# head, actors in processes of their own (placed by resources, killed,
+# found by name), the status view, bad deployments, and a node leaving on
+# SIGTERM.
 # usage: cluster.sh CAF_NODE BUILD_DIR
 set -euo pipefail
 node=$1
@@ -21,6 +23,7 @@ common=(--cafray.num-cpus=2 --scheduler.max-threads=2)
   --cafray.object-store-mb=256 '--cafray.resources={main = 1}' \
   >"$work/head.log" 2>&1 &
 pids+=($!)
+head=$!
 await_line "$work/head.log" 'listening on'
 addr=$(sed -nE 's/.*listening on ([0-9.]+:[0-9]+).*/\1/p' "$work/head.log")
 echo "ok: head at $addr"
@@ -33,6 +36,7 @@ node1=$!
 "$node" --cafray.role='"node"' --cafray.address="\"$addr\"" "${common[@]}" \
   '--cafray.resources={special = 1}' >"$work/node2.log" 2>&1 &
 pids+=($!)
+node2=$!
 await_line "$work/node1.log" 'running'
 await_line "$work/node2.log" 'running'
 
@@ -142,6 +146,62 @@ grep -qE '^error worker_died after [0-9]+ ms$' <<<"$out" \
 ms=$(sed -nE 's/^error worker_died after ([0-9]+) ms$/\1/p' <<<"$out")
 ((ms < 5000)) || fail "worker_died took $ms ms"
 echo "ok: with no retries left, get failed with worker_died ($ms ms after submit)"
+
+# Actors: each in a worker process of its own, on a node that has its
+# resources.
+actors() {
+  CAFRAY_CODE="$build/tests/integration/libcluster_actors_code.so" \
+    timeout 120 "$build/tests/integration/cluster_actors" "$@"
+}
+out=$(actors special 2>&1) || fail "actors special: $out"
+apid=$(sed -nE 's/^actor pid ([0-9]+)$/\1/p' <<<"$out")
+[[ -n $apid && $apid != "$head" && $apid != "$node1" && $apid != "$node2" ]] \
+  || fail "special: the actor runs in no process of its own: $out"
+for line in "actor parent $node2" 'gcs alive' \
+  'task waits while the actor lives yes' \
+  "task ran after the kill, parent $node2" 'call after kill actor_died' \
+  'gcs dead' "second actor 6 in a new process yes, parent $node2"; do
+  grep -qx "$line" <<<"$out" || fail "special: no '$line' in: $out"
+done
+grep -qE '^process gone after kill yes' <<<"$out" \
+  || fail "special: the killed actor's process still runs: $out"
+echo "ok: an actor holding {special: 1} ran in process $apid, a child of" \
+  "node 2 ($(sed -n 's/^created in //p' <<<"$out")); a task needing" \
+  "special waited until it was killed"
+
+file="$work/actor-pids"
+actors crash "$file" >"$work/actor_crash.out" 2>&1 &
+driver_pid=$!
+for _ in $(seq 100); do
+  [[ -s $file ]] && break
+  sleep 0.1
+done
+[[ -s $file ]] \
+  || fail "actor crash: the call never started: $(cat "$work/actor_crash.out")"
+victim=$(head -1 "$file")
+[[ $(ps -o ppid= -p "$victim" | tr -d ' ') == "$head" ]] \
+  || fail "actor crash: actor process $victim is no child of the head"
+killed_at=$(date +%s%3N)
+kill -KILL "$victim"
+wait "$driver_pid" || fail "actor crash driver: $(cat "$work/actor_crash.out")"
+out=$(cat "$work/actor_crash.out")
+for line in 'queued actor_died' 'later actor_died' 'gcs dead'; do
+  grep -qx "$line" <<<"$out" || fail "actor crash: no '$line' in: $out"
+done
+failed_at=$(sed -nE 's/^in flight actor_died at ([0-9]+)$/\1/p' <<<"$out")
+[[ -n $failed_at ]] || fail "actor crash: the call in flight: $out"
+ms=$((failed_at - killed_at))
+((ms < 5000)) || fail "actor_died took $ms ms after kill -9"
+echo "ok: kill -9 of an actor's process failed its calls with actor_died" \
+  "($ms ms after the kill)"
+
+out=$(actors named_create 2>&1) || fail "named_create: $out"
+grep -qx "keeper 42 parent $node2" <<<"$out" || fail "named_create: $out"
+out=$(actors named_use 2>&1) || fail "named_use: $out"
+for line in 'found keeper 43' 'keeper gone yes'; do
+  grep -qx "$line" <<<"$out" || fail "named_use: no '$line' in: $out"
+done
+echo "ok: a second driver found the named actor on node 2 and killed it"
 
 # Bad deployments: each exits non-zero within 5 s with a clear message.
 bad() {

@@ -32,15 +32,25 @@ inline raylet_actor::behavior_type fake_raylet(caf::actor observer,
     [=](handback_atom, uint32_t worker, const std::vector<task_spec>& xs) {
       caf::anon_send(observer, handback_atom_v, worker, xs);
     },
-    [](create_actor_atom, const task_spec&) -> caf::result<caf::actor> {
+    [](create_actor_atom, const task_spec&) -> caf::result<actor_location> {
       return make_error(errc::runtime_error, "fake raylet");
     },
-    [](spawn_behavior_atom, const task_spec&) -> caf::result<caf::actor> {
+    [](spawn_behavior_atom,
+       const task_spec&) -> caf::result<actor_location> {
       return make_error(errc::runtime_error, "fake raylet");
     },
-    [](lookup_atom, const actor_id&) -> caf::result<caf::actor> {
+    [](place_actor_atom, const task_spec&) -> caf::result<actor_location> {
+      return make_error(errc::runtime_error, "fake raylet");
+    },
+    [](lookup_atom, const actor_id&) -> caf::result<actor_location> {
       return make_error(errc::actor_died, "fake raylet");
     },
+    [](attach_atom, const actor_id&, int32_t) -> caf::result<task_spec> {
+      return make_error(errc::actor_died, "fake raylet");
+    },
+    [](register_atom, const actor_id&, const caf::actor&, uint16_t) {},
+    [](fail_atom, const actor_id&, const caf::error&) {},
+    [](timeout_atom, const actor_id&) {},
     [](stats_atom) { return load_report{}; },
     [](tick_atom) {},
     [](members_atom, uint32_t) {},

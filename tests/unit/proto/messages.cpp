@@ -171,6 +171,13 @@ TEST_CASE_FIXTURE(message_fixture, "raylet, worker and actor host "
   check(caf::make_message(create_actor_atom_v, spec()));
   check(caf::make_message(spawn_behavior_atom_v, spec()));
   check(caf::make_message(lookup_atom_v, actor_id{1, 1}));
+  check(caf::make_message(place_actor_atom_v, spec()));
+  check(caf::make_message(attach_atom_v, actor_id{1, 1}, int32_t{77}));
+  check(caf::make_message(register_atom_v, actor_id{1, 1}, caf::actor{},
+                          uint16_t{40000}));
+  check(caf::make_message(timeout_atom_v, actor_id{1, 1}));
+  check(caf::make_message(actor_location{caf::actor{}, node_id{1, 2},
+                                         "127.0.0.1:40000", 77}));
   check(caf::make_message(stats_atom_v));
   check(caf::make_message(tick_atom_v));
   check(caf::make_message(handle()));

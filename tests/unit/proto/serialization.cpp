@@ -152,12 +152,12 @@ void check_sample_error(const error_record& y) {
 
 } // namespace
 
-TEST_CASE("the type-ID block holds 55 plain types and 12 actor handles") {
+TEST_CASE("the type-ID block holds 56 plain types and 12 actor handles") {
   // When this fails, a type was added to register_types.hpp: give it a round
   // trip below (the chain's are in gcs_chain.cpp) and update the count.
-  CHECK_EQ(caf::id_block::cafray::end - caf::id_block::cafray::begin, 67);
+  CHECK_EQ(caf::id_block::cafray::end - caf::id_block::cafray::begin, 68);
   CHECK_EQ(caf::type_id<arena_objects>::value,
-           caf::id_block::cafray::end - 2);
+           caf::id_block::cafray::end - 3);
   CHECK_EQ(caf::type_id<job_id>::value, caf::id_block::cafray::begin);
   CHECK_EQ(caf::type_id<std::vector<uint8_t>>::value,
            caf::id_block::cafray::begin + 21);
@@ -170,7 +170,9 @@ TEST_CASE("the type-ID block holds 55 plain types and 12 actor handles") {
   CHECK_EQ(caf::type_id<gcs_chain_client_actor>::value,
            caf::id_block::cafray::begin + 56);
   CHECK_EQ(caf::type_id<store_peer>::value, caf::id_block::cafray::begin + 57);
-  CHECK_EQ(caf::type_id<cluster_actor>::value, caf::id_block::cafray::end - 1);
+  CHECK_EQ(caf::type_id<cluster_actor>::value, caf::id_block::cafray::end - 2);
+  CHECK_EQ(caf::type_id<actor_location>::value,
+           caf::id_block::cafray::end - 1);
   CHECK_EQ(std::string{caf::type_name<task_spec>::value},
            "cafray::task_spec");
 }
@@ -412,7 +414,11 @@ TEST_CASE_FIXTURE(system_fixture, "actor_record round trips") {
   x.node = node_id{6, 7};
   x.restarts = 3;
   x.job = job_id{8, 9};
+  x.address = "127.0.0.1:40123";
+  x.pid = 31337;
   auto y = round_trip(x);
+  CHECK_EQ(y.address, "127.0.0.1:40123");
+  CHECK_EQ(y.pid, 31337);
   CHECK(y.id == (actor_id{4, 5}));
   CHECK_EQ(y.class_name, "Counter");
   CHECK_EQ(y.name, "global-counter");
@@ -637,4 +643,17 @@ TEST_CASE_FIXTURE(system_fixture, "cluster membership types round trip") {
   CHECK_EQ(s2.nodes[0].load.queued, 5u);
   CHECK_EQ(s2.nodes[0].store.bytes, 1ull << 40);
   CHECK_EQ(s2.actors_by_state[0].value, "4");
+}
+
+TEST_CASE_FIXTURE(system_fixture, "actor_location round trips") {
+  actor_location x;
+  x.node = node_id{3, 4};
+  x.address = "10.0.0.2:41000";
+  x.pid = 4242;
+  auto y = round_trip(x);
+  CHECK(!y.handle);
+  CHECK(y.node == (node_id{3, 4}));
+  CHECK_EQ(y.address, "10.0.0.2:41000");
+  CHECK_EQ(y.pid, 4242);
+  CHECK(round_trip(actor_location{}).address.empty());
 }

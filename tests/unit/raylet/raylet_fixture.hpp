@@ -71,6 +71,9 @@ inline scheduler_actor::behavior_type fake_global(caf::actor observer) {
     [=](spill_atom, task_spec& spec) {
       caf::anon_send(observer, spill_atom_v, std::move(spec));
     },
+    [=](place_actor_atom, task_spec&) -> caf::result<actor_location> {
+      return make_error(errc::infeasible, "fake global scheduler");
+    },
     [=](stats_atom) { return uint64_t{0}; },
   };
 }
@@ -193,7 +196,7 @@ struct raylet_fixture {
     caf::expected<caf::actor> result = make_error(errc::runtime_error);
     (*self)
       ->request(caf::actor_cast<caf::actor>(r), max_wait, std::move(msg))
-      .receive([&](caf::actor& x) { result = std::move(x); },
+      .receive([&](actor_location& x) { result = std::move(x.handle); },
                [&](caf::error& err) { result = std::move(err); });
     return result;
   }
