@@ -195,6 +195,29 @@ ms=$((failed_at - killed_at))
 echo "ok: kill -9 of an actor's process failed its calls with actor_died" \
   "($ms ms after the kill)"
 
+file="$work/typed-pids"
+actors typed "$file" >"$work/typed.out" 2>&1 &
+driver_pid=$!
+for _ in $(seq 100); do
+  [[ -s $file ]] && break
+  sleep 0.1
+done
+[[ -s $file ]] \
+  || fail "typed: the request never started: $(cat "$work/typed.out")"
+victim=$(head -1 "$file")
+grep -qx "typed pid $victim parent $head" "$work/typed.out" \
+  || fail "typed: no process of its own on the head: $(cat "$work/typed.out")"
+killed_at=$(date +%s%3N)
+kill -KILL "$victim"
+wait "$driver_pid" || fail "typed driver: $(cat "$work/typed.out")"
+out=$(cat "$work/typed.out")
+failed_at=$(sed -nE 's/^typed in flight actor_died at ([0-9]+)$/\1/p' <<<"$out")
+[[ -n $failed_at ]] || fail "typed: the request in flight: $out"
+ms=$((failed_at - killed_at))
+((ms < 5000)) || fail "typed: actor_died took $ms ms after kill -9"
+echo "ok: a typed behavior ran in a process of its own; kill -9 failed its" \
+  "request in flight with actor_died ($ms ms after the kill)"
+
 out=$(actors named_create 2>&1) || fail "named_create: $out"
 grep -qx "keeper 42 parent $node2" <<<"$out" || fail "named_create: $out"
 out=$(actors named_use 2>&1) || fail "named_use: $out"

@@ -11,6 +11,10 @@
 //                            (cluster.sh kills that process): prints how
 //                            the call in flight, a queued call and a later
 //                            call fail, when, and the actor's GCS state
+//   cluster_actors typed FILE
+//                            the same for a typed behavior: prints its pid
+//                            and parent, and how the request in flight
+//                            fails when cluster.sh kills its process
 //   cluster_actors named_create / named_use
 //                            one driver creates the actor "keeper" on
 //                            node 2; a second one finds it by name, calls
@@ -26,6 +30,7 @@
 #include <unistd.h>
 
 #include <caf/scoped_actor.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "api/detail/runtime_state.hpp"
 #include "cafray/cafray.hpp"
@@ -61,6 +66,25 @@ CAFRAY_ACTOR(Probe, int64_t);
 CAFRAY_METHOD(Probe, pid);
 CAFRAY_METHOD(Probe, add);
 CAFRAY_METHOD(Probe, note_and_sleep);
+
+using pid_service
+  = caf::typed_actor<caf::replies_to<std::string, int64_t>::with<int64_t>>;
+
+/// Appends its pid to the file a request names (if any), sleeps the
+/// milliseconds it asks for and replies with its pid.
+pid_service::behavior_type pid_server(pid_service::pointer) {
+  return {
+    [](const std::string& path, int64_t ms) -> int64_t {
+      if (!path.empty()) {
+        std::ofstream out{path, std::ios::app};
+        out << ::getpid() << std::endl;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+      return ::getpid();
+    },
+  };
+}
+CAFRAY_BEHAVIOR(pid_server);
 
 int64_t special_task() {
   return ::getpid();
@@ -200,6 +224,18 @@ int crash(const std::string& path) {
   return 0;
 }
 
+int typed(const std::string& path) {
+  auto t = cafray::spawn(pid_server);
+  auto pid = cafray::get(t.call<int64_t>(std::string{}, int64_t{0}));
+  std::cout << "typed pid " << pid << " parent " << parent_of(pid)
+            << std::endl;
+  auto in_flight = t.call<int64_t>(path, int64_t{20000});
+  auto first = error_of(in_flight);
+  std::cout << "typed in flight " << first << " at " << epoch_ms()
+            << std::endl;
+  return 0;
+}
+
 int named_create() {
   auto a = cafray::actor<Probe>(int64_t{40})
              .name("keeper")
@@ -230,15 +266,16 @@ int named_use() {
 int main(int argc, char** argv) {
   std::string what = argc > 1 ? argv[1] : "";
   if (what != "special" && what != "named_create" && what != "named_use"
-      && !(what == "crash" && argc == 3)) {
-    std::cerr << "usage: cluster_actors special|crash FILE|named_create|"
-                 "named_use\n";
+      && !((what == "crash" || what == "typed") && argc == 3)) {
+    std::cerr << "usage: cluster_actors special|crash FILE|typed FILE|"
+                 "named_create|named_use\n";
     return 2;
   }
   cafray::init();
   auto rc = what == "special"        ? special()
             : what == "named_create" ? named_create()
             : what == "named_use"    ? named_use()
+            : what == "typed"        ? typed(argv[2])
                                      : crash(argv[2]);
   cafray::shutdown();
   return rc;
