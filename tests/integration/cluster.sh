@@ -87,16 +87,23 @@ done
 echo "ok: a worker process read a 64 MiB object in the head's arena in place" \
   "(offset $(sed -n 's/^driver offset //p' <<<"$out") in both processes)"
 
+# Waits until a driver running in the background wrote the pids FILE (at
+# most 10 s); WHAT names the case and OUT is the driver's output.
+await_pids() {
+  local file=$1 what=$2 out=$3
+  for _ in $(seq 100); do
+    [[ -s $file ]] && return 0
+    sleep 0.1
+  done
+  fail "$what never started: $(cat "$out")"
+}
+
 # A worker process that dies while it views an object: the store drops its
 # pin (it watches every process that maps the arena).
 file="$work/pids-view"
 driver pin_death "$file" >"$work/pin_death.out" 2>&1 &
 driver_pid=$!
-for _ in $(seq 100); do
-  [[ -s $file ]] && break
-  sleep 0.1
-done
-[[ -s $file ]] || fail "pin_death: the task never started: $(cat "$work/pin_death.out")"
+await_pids "$file" "pin_death: the task" "$work/pin_death.out"
 await_line "$work/pin_death.out" '^pinned by the worker'
 kill -KILL "$(head -1 "$file")"
 wait "$driver_pid" || fail "pin_death driver: $(cat "$work/pin_death.out")"
@@ -119,11 +126,7 @@ crash_run() {
   local retries=$1 file="$work/pids-$1"
   driver crash "$file" "$retries" >"$work/crash.out" 2>&1 &
   local driver_pid=$!
-  for _ in $(seq 100); do
-    [[ -s $file ]] && break
-    sleep 0.1
-  done
-  [[ -s $file ]] || fail "crash: the task never started: $(cat "$work/crash.out")"
+  await_pids "$file" "crash: the task" "$work/crash.out"
   local victim
   victim=$(head -1 "$file")
   kill -KILL "$victim"
@@ -172,12 +175,7 @@ echo "ok: an actor holding {special: 1} ran in process $apid, a child of" \
 file="$work/actor-pids"
 actors crash "$file" >"$work/actor_crash.out" 2>&1 &
 driver_pid=$!
-for _ in $(seq 100); do
-  [[ -s $file ]] && break
-  sleep 0.1
-done
-[[ -s $file ]] \
-  || fail "actor crash: the call never started: $(cat "$work/actor_crash.out")"
+await_pids "$file" "actor crash: the call" "$work/actor_crash.out"
 victim=$(head -1 "$file")
 [[ $(ps -o ppid= -p "$victim" | tr -d ' ') == "$head" ]] \
   || fail "actor crash: actor process $victim is no child of the head"
@@ -198,12 +196,7 @@ echo "ok: kill -9 of an actor's process failed its calls with actor_died" \
 file="$work/typed-pids"
 actors typed "$file" >"$work/typed.out" 2>&1 &
 driver_pid=$!
-for _ in $(seq 100); do
-  [[ -s $file ]] && break
-  sleep 0.1
-done
-[[ -s $file ]] \
-  || fail "typed: the request never started: $(cat "$work/typed.out")"
+await_pids "$file" "typed: the request" "$work/typed.out"
 victim=$(head -1 "$file")
 grep -qx "typed pid $victim parent $head" "$work/typed.out" \
   || fail "typed: no process of its own on the head: $(cat "$work/typed.out")"
