@@ -231,9 +231,14 @@ void init_impl(caf::actor_system* user_sys, const runtime_config& cfg) {
     using std::chrono::microseconds;
     if (yielding) {
       detail::use_yielding_scheduler(*r->own_cfg);
-      // How often a sleeping thread looks for work to steal.
+      // How often a sleeping thread looks for work to steal. A cluster
+      // runs many processes on the node (head or node, a worker process
+      // per CPU, drivers), each with sleeping threads: stealing less
+      // eagerly there keeps their idle wake-ups from eating the cores
+      // that run tasks (an enqueue from outside wakes a thread anyway).
       r->own_cfg->set("work-stealing.relaxed-sleep-duration",
-                      caf::timespan{microseconds{100}});
+                      caf::timespan{networked ? microseconds{1000}
+                                              : microseconds{100}});
     } else if (cfg.scheduler_policy == "stealing") {
       // Idle scheduler threads poll briefly, then sleep in short steps
       // (CAF's default relaxed sleep is 10 ms, which a blocking driver

@@ -48,28 +48,38 @@ public:
     using clock = std::chrono::steady_clock;
     auto& data = d(self);
     auto until = clock::now() + poll_time;
-    for (size_t i = 1;; ++i) {
+    // Steals on every poll: on a loaded machine each yield may last tens
+    // of microseconds, and a job sitting in the queue of a thread that is
+    // runnable but not running (so never woken) waited for eight of them.
+    for (;;) {
       if (auto job = data.queue.take_head())
         return job;
-      if (i % 8 == 0) {
-        if (auto job = try_steal(self))
-          return job;
-        if (clock::now() >= until)
-          break;
-      }
+      if (auto job = try_steal(self))
+        return job;
+      if (clock::now() >= until)
+        break;
       std::this_thread::yield();
     }
     // Asleep until an enqueue from outside wakes this thread; it still
     // looks for work to steal now and then.
     auto& wait = data.waitdata;
     auto relaxed = data.strategies[2].sleep_duration;
+    // A lone thread has nobody to steal from: it sleeps until woken (a
+    // worker process runs one, and a timed wake-up every 100 us in each of
+    // a node's idle processes added up to half a core on two).
+    auto alone = self->parent()->num_workers() == 1;
     for (;;) {
       bool woken = false;
       {
         std::unique_lock<std::mutex> guard{wait.lock};
         wait.sleeping = true;
-        woken = wait.cv.wait_for(guard, relaxed,
-                                 [&] { return !data.queue.empty(); });
+        if (alone) {
+          wait.cv.wait(guard, [&] { return !data.queue.empty(); });
+          woken = true;
+        } else {
+          woken = wait.cv.wait_for(guard, relaxed,
+                                   [&] { return !data.queue.empty(); });
+        }
         wait.sleeping = false;
       }
       if (auto job = data.queue.take_head())
