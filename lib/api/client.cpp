@@ -177,7 +177,16 @@ task_id submit_task(task_spec spec) {
   auto id = spec.id;
   switch (r.submissions->push(spec)) {
     case detail::submit_queue::route::direct:
-      caf::anon_send(r.raylet, submit_atom_v, std::move(spec));
+      if (r.remote_node) {
+        // Its small result comes back to this process's core worker
+        // straight from the worker that runs it.
+        std::vector<task_spec> one;
+        one.emplace_back(std::move(spec));
+        caf::anon_send(r.raylet, submit_atom_v, std::move(one),
+                       caf::actor_cast<caf::actor>(r.core));
+      } else {
+        caf::anon_send(r.raylet, submit_atom_v, std::move(spec));
+      }
       break;
     case detail::submit_queue::route::doorbell:
       caf::anon_send(r.core, submit_atom_v);
@@ -193,6 +202,8 @@ namespace {
 void drop_remote_holds(detail::runtime& r, const std::vector<object_id>& ids) {
   std::vector<std::shared_ptr<void>> dropped;
   std::lock_guard<std::mutex> guard{r.remote_holds_mtx};
+  if (r.remote_holds.empty())
+    return;
   for (auto& id : ids) {
     auto i = r.remote_holds.find(id);
     if (i == r.remote_holds.end())
@@ -204,9 +215,11 @@ void drop_remote_holds(detail::runtime& r, const std::vector<object_id>& ids) {
 
 } // namespace
 
-std::vector<object_payload> fetch(const std::vector<object_id>& ids,
-                                  caf::timespan timeout) {
-  auto& r = rt();
+namespace {
+
+std::vector<object_payload> fetch_objects(detail::runtime& r,
+                                          const std::vector<object_id>& ids,
+                                          caf::timespan timeout) {
   // Sealed objects on this node are read in place, like a Plasma client
   // maps the store's shared memory: no message, no wake-up.
   std::vector<object_payload> local;
@@ -236,8 +249,12 @@ std::vector<object_payload> fetch(const std::vector<object_id>& ids,
   // a thousand results takes milliseconds to run), so a burst does not
   // end in a second, redundant request to the store. Worker threads ask at
   // once (and lend their CPU while they wait).
+  // A driver of a cluster gets its tasks' small results straight from the
+  // workers, and its actor calls' results from the actors: it waits the
+  // same moment, and longer while results keep arriving, before it asks
+  // the store (which has whatever came another way, and the errors).
   bool sealed = false;
-  if (current_task_context() == nullptr && !r.remote_node) {
+  if (current_task_context() == nullptr) {
     using namespace std::chrono;
     auto infinite = timeout == caf::timespan::max() || timeout.count() < 0;
     auto moment = caf::timespan{milliseconds{2}}
@@ -246,6 +263,19 @@ std::vector<object_payload> fetch(const std::vector<object_id>& ids,
                                                               20000));
     auto grace = infinite ? moment : std::min(timeout, moment);
     sealed = w->await_for(grace);
+    if (r.remote_node) {
+      auto left = w->unsealed.load(std::memory_order_acquire);
+      while (!sealed && left > 0 && left < watched
+             && (infinite || timeout > grace)) {
+        // Some arrived in the last moment: more are on their way.
+        if (!infinite)
+          timeout -= grace;
+        watched = left;
+        grace = infinite ? moment : std::min(timeout, moment);
+        sealed = w->await_for(grace);
+        left = w->unsealed.load(std::memory_order_acquire);
+      }
+    }
     if (!sealed && !infinite) {
       timeout -= grace;
       if (timeout.count() <= 0) {
@@ -268,13 +298,24 @@ std::vector<object_payload> fetch(const std::vector<object_id>& ids,
   if (w->answered.load(std::memory_order_acquire)) {
     if (w->err)
       throw_error(w->err);
-    if (r.remote_node)
-      drop_remote_holds(r, ids);
     return std::move(w->payloads);
   }
   if (!r.objects->find_all(ids, local))
     throw error{errc::object_lost, "an object vanished from the store"};
   return local;
+}
+
+} // namespace
+
+std::vector<object_payload> fetch(const std::vector<object_id>& ids,
+                                  caf::timespan timeout) {
+  auto& r = rt();
+  auto result = fetch_objects(r, ids, timeout);
+  // The results are here (from the store, or straight from their
+  // workers): their tasks' arguments may go.
+  if (r.remote_node)
+    drop_remote_holds(r, ids);
+  return result;
 }
 
 std::vector<uint8_t> wait_ids(const std::vector<object_id>& ids,

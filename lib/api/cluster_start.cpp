@@ -169,9 +169,11 @@ void spawn_core(runtime& r) {
   r.calls = std::make_shared<detail::actor_call_table>(r.objects);
   if (r.remote_node)
     r.arena = std::make_shared<detail::arena_client>(*r.sys, r.store);
+  // A process whose node is elsewhere takes its small results straight
+  // from the workers that ran them.
   r.core = spawn_core_worker(*r.sys, r.store, r.raylet, r.waiters,
                              r.submissions, r.releases, r.calls, r.arena,
-                             r.objects);
+                             r.objects, r.remote_node);
   // The core worker stands for this process in the store's pin books.
   if (r.arena)
     r.arena->attach(caf::actor_cast<caf::actor>(r.core));

@@ -22,6 +22,26 @@ object_payload actor_died_payload(const actor_id& actor, const object_id& id,
   return make_error_payload(errc::actor_died, spec, why);
 }
 
+void core_worker_state::keep(const object_id& id, object_payload payload) {
+  if (!objects || released.count(id) != 0)
+    return;
+  objects->insert(id, std::move(payload));
+}
+
+void core_worker_state::forget_released(const object_id& id) {
+  // At most this many remembered: a result still on its way after that
+  // many later releases is rare, and costs only its bytes.
+  constexpr size_t capacity = size_t{1} << 16;
+  objects->erase(id);
+  if (!released.insert(id).second)
+    return;
+  released_order.push_back(id);
+  if (released_order.size() > capacity) {
+    released.erase(released_order.front());
+    released_order.pop_front();
+  }
+}
+
 namespace {
 
 using core_pointer = core_worker_actor::stateful_pointer<core_worker_state>;
@@ -43,7 +63,8 @@ core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
             std::shared_ptr<detail::release_queue> releases,
             std::shared_ptr<detail::actor_call_table> calls,
             std::shared_ptr<detail::arena_client> arena,
-            std::shared_ptr<local_objects> objects) {
+            std::shared_ptr<local_objects> objects, bool direct_results) {
+  self->state.direct_results = direct_results && objects != nullptr;
   self->state.arena = std::move(arena);
   self->state.objects = std::move(objects);
   self->state.store = std::move(store);
@@ -84,12 +105,20 @@ core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
     [=](submit_atom) {
       auto& st = self->state;
       for (auto batch = st.submissions->take(); !batch.empty();
-           batch = st.submissions->take())
-        tell(self, st.raylet, submit_atom_v, std::move(batch));
+           batch = st.submissions->take()) {
+        if (st.direct_results)
+          tell(self, st.raylet, submit_atom_v, std::move(batch),
+               caf::actor_cast<caf::actor>(self));
+        else
+          tell(self, st.raylet, submit_atom_v, std::move(batch));
+      }
     },
     [=](release_atom) {
       auto& st = self->state;
       auto items = st.releases->take();
+      if (st.direct_results)
+        for (auto& id : items.released)
+          st.forget_released(id);
       if (!items.sealed.empty())
         tell(self, st.store, put_atom_v, std::move(items.sealed),
              std::move(items.payloads));
@@ -108,9 +137,21 @@ core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
           });
         st.single_gets.erase(j);
       }
+      if (st.direct_results)
+        st.keep(id, payload);
       // Published final by a host in this process: the store never hears.
       if (!st.objects || !st.objects->publishes(payload))
         tell(self, st.store, put_atom_v, id, std::move(payload));
+    },
+    [=](ready_atom, std::vector<object_id>& ids,
+        std::vector<object_payload>& payloads) {
+      // Results of this process's tasks, straight from their workers (the
+      // store gets them from there too).
+      auto& st = self->state;
+      if (!st.direct_results)
+        return;
+      for (size_t i = 0; i < ids.size() && i < payloads.size(); ++i)
+        st.keep(ids[i], std::move(payloads[i]));
     },
     [=](get_atom, std::vector<object_id>& ids, caf::timespan timeout,
         uint64_t token) {
@@ -203,11 +244,12 @@ spawn_core_worker(caf::actor_system& sys, object_store_actor store,
                   std::shared_ptr<detail::release_queue> releases,
                   std::shared_ptr<detail::actor_call_table> calls,
                   std::shared_ptr<detail::arena_client> arena,
-                  std::shared_ptr<local_objects> objects) {
+                  std::shared_ptr<local_objects> objects,
+                  bool direct_results) {
   return sys.spawn(core_worker, std::move(store), std::move(raylet),
                    std::move(waiters), std::move(submissions),
                    std::move(releases), std::move(calls), std::move(arena),
-                   std::move(objects));
+                   std::move(objects), direct_results);
 }
 
 } // namespace cafray

@@ -3,6 +3,7 @@
 #include <deque>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/actor_system.hpp>
 
@@ -40,6 +41,21 @@ struct core_worker_state {
   /// result passes through here, so they get it without waiting for the
   /// store's answer.
   std::unordered_map<object_id, std::vector<uint64_t>> single_gets;
+  /// A process of a cluster (a driver or a worker process, whose store is
+  /// elsewhere): its tasks' small results come straight from the workers
+  /// that ran them, and its actor calls' results too; both go into
+  /// `objects`, where its threads read them.
+  bool direct_results = false;
+  /// Objects this process let go of lately: a direct result that arrives
+  /// after its ref died is dropped, not kept forever.
+  std::unordered_set<object_id> released;
+  std::deque<object_id> released_order;
+
+  /// Keeps a direct result for this process's readers.
+  void keep(const object_id& id, object_payload payload);
+
+  /// This process released `id`: its copy goes, now or on arrival.
+  void forget_released(const object_id& id);
 };
 
 /// The process's client actor (see core_worker_actor).
@@ -51,7 +67,7 @@ core_worker(core_worker_actor::stateful_pointer<core_worker_state> self,
             std::shared_ptr<detail::release_queue> releases,
             std::shared_ptr<detail::actor_call_table> calls,
             std::shared_ptr<detail::arena_client> arena,
-            std::shared_ptr<local_objects> objects);
+            std::shared_ptr<local_objects> objects, bool direct_results);
 
 /// The error payload of a call to a dead actor.
 object_payload actor_died_payload(const actor_id& actor, const object_id& id,
@@ -69,6 +85,7 @@ spawn_core_worker(caf::actor_system& sys, object_store_actor store,
                   std::shared_ptr<detail::release_queue> releases,
                   std::shared_ptr<detail::actor_call_table> calls,
                   std::shared_ptr<detail::arena_client> arena = nullptr,
-                  std::shared_ptr<local_objects> objects = nullptr);
+                  std::shared_ptr<local_objects> objects = nullptr,
+                  bool direct_results = false);
 
 } // namespace cafray

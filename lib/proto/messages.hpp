@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include "common/ids.hpp"
@@ -104,15 +105,18 @@ typename Inspector::result_type inspect(Inspector& f, task_spec& x) {
 }
 
 /// A task handed to a worker, with its resolved arguments (one payload per
-/// argument, empty for inline values).
+/// argument, empty for inline values) and, if its submitter asked for it,
+/// the core worker that takes its small result straight from the worker.
 struct task_assignment {
   task_spec spec;
   std::vector<object_payload> resolved;
+  caf::actor owner;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_assignment& x) {
-  return f(caf::meta::type_name("task_assignment"), x.spec, x.resolved);
+  return f(caf::meta::type_name("task_assignment"), x.spec, x.resolved,
+           x.owner);
 }
 
 /// Lifecycle of a task as recorded in the GCS.

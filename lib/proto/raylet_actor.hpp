@@ -43,8 +43,14 @@ using raylet_actor = caf::typed_actor<
   caf::reacts_to<submit_atom, task_spec>,
   // Tasks submitted on this node, in submission order.
   caf::reacts_to<submit_atom, std::vector<task_spec>>,
+  // Tasks submitted by a process whose core worker (the last argument)
+  // takes their small results straight from the worker that ran them
+  // (Ray's inline return to the owner); the store still gets them.
+  caf::reacts_to<submit_atom, std::vector<task_spec>, caf::actor>,
   // A task the global scheduler placed here.
   caf::reacts_to<place_atom, task_spec>,
+  // The same, with the core worker that takes its result.
+  caf::reacts_to<place_atom, task_spec, caf::actor>,
   // An argument of a waiting task became available.
   caf::reacts_to<ready_atom, object_id, object_payload>,
   // Worker `n` finished these tasks (batched when it runs many short ones).
@@ -110,6 +116,10 @@ using core_worker_actor = caf::typed_actor<
   caf::reacts_to<release_atom>,
   // A hosted actor finished a call.
   caf::reacts_to<call_result_atom, actor_id, object_id, object_payload>,
+  // Small results of tasks this process submitted, straight from the worker
+  // that ran them (the store hears of them too).
+  caf::reacts_to<ready_atom, std::vector<object_id>,
+                 std::vector<object_payload>>,
   // Fetches objects for a blocked thread.
   caf::reacts_to<get_atom, std::vector<object_id>, caf::timespan, uint64_t>,
   // Waits for `num_ready` objects for a blocked thread.

@@ -16,6 +16,8 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<heartbeat_atom, load_report>,
   // A task its raylet cannot place; held until some node can take it.
   caf::reacts_to<spill_atom, task_spec>,
+  // The same, with the core worker that takes its result (see raylet).
+  caf::reacts_to<spill_atom, task_spec, caf::actor>,
   // An actor its raylet cannot host: passed to a node that offers its
   // resources, which answers (errc::infeasible if no node can).
   caf::replies_to<place_actor_atom, task_spec>::with<actor_location>,

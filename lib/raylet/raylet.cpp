@@ -164,6 +164,7 @@ void fail_lost_task(raylet_pointer self, const task_spec& spec) {
   }
   caf::anon_send(st.store, put_atom_v, std::move(ids), std::move(payloads));
   st.ledger.finished(spec.id);
+  st.owners.erase(spec.id);
 }
 
 /// A worker process died (crashed, killed): its slot is gone; the task it
@@ -204,9 +205,14 @@ void dispatch(raylet_pointer self) {
     auto assigned = st.sched->dispatch(want);
     // One message per worker per round.
     std::map<uint32_t, std::vector<task_assignment>> batches;
-    for (auto& a : assigned)
-      batches[a.worker].push_back(
-        task_assignment{std::move(a.spec), std::move(a.resolved)});
+    for (auto& a : assigned) {
+      caf::actor owner;
+      if (!st.owners.empty())
+        if (auto i = st.owners.find(a.spec.id); i != st.owners.end())
+          owner = i->second;
+      batches[a.worker].push_back(task_assignment{
+        std::move(a.spec), std::move(a.resolved), std::move(owner)});
+    }
     for (auto& [w, batch] : batches)
       send_batch(self, w, std::move(batch));
     for (auto& req : st.sched->steals())
@@ -265,6 +271,15 @@ void admit(raylet_pointer self, task_spec& spec, bool may_spill,
   };
   if (may_spill && (!st.sched->feasible(spec.resources) || busy())) {
     record_task(self, spec, task_state::spilled);
+    // Its owner travels with it: the node that runs it returns the result.
+    auto i = st.owners.empty() ? st.owners.end() : st.owners.find(spec.id);
+    if (i != st.owners.end()) {
+      auto owner = std::move(i->second);
+      st.owners.erase(i);
+      caf::anon_send(st.global, spill_atom_v, std::move(spec),
+                     std::move(owner));
+      return;
+    }
     caf::anon_send(st.global, spill_atom_v, std::move(spec));
     return;
   }
@@ -346,7 +361,21 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
         admit(self, spec, true, false);
       dispatch(self);
     },
+    [=](submit_atom, std::vector<task_spec>& specs, caf::actor& owner) {
+      auto& st = self->state;
+      for (auto& spec : specs) {
+        if (owner && spec.kind == static_cast<uint8_t>(task_kind::normal))
+          st.owners.emplace(spec.id, owner);
+        admit(self, spec, true, false);
+      }
+      dispatch(self);
+    },
     [=](place_atom, task_spec& spec) { admit(self, spec, false); },
+    [=](place_atom, task_spec& spec, caf::actor& owner) {
+      if (owner)
+        self->state.owners.emplace(spec.id, std::move(owner));
+      admit(self, spec, false);
+    },
     [=](ready_atom, const object_id& id, const object_payload& payload) {
       self->state.sched->object_ready(id, payload);
       dispatch(self);
@@ -360,6 +389,9 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
         st.sched->task_done(worker);
         st.ledger.finished(ids[i]);
       }
+      if (!st.owners.empty())
+        for (auto& id : ids)
+          st.owners.erase(id);
       if (st.cfg.worker_processes && worker < st.processes.size())
         for (auto& id : ids)
           forget(st.processes[worker], id);

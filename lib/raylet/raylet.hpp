@@ -92,6 +92,9 @@ struct raylet_state {
   lineage_ledger ledger;             // which written lineage is finished
   std::shared_ptr<seal_watch> dep_watch;  // on the arena, for arguments
   uint32_t cluster_size = 1;              // live nodes, this one included
+  /// The core workers that take the small results of tasks here straight
+  /// from their workers, by task, until the task is done or leaves.
+  std::unordered_map<task_id, caf::actor> owners;
   // Worker processes (cfg.worker_processes).
   struct process_slot {
     std::vector<task_assignment> unsent;  // dispatched before it registered

@@ -15,9 +15,28 @@ using gs_pointer
   = scheduler_actor::stateful_pointer<global_scheduler_state>;
 
 void place(gs_pointer self, const node_id& node, task_spec spec) {
-  auto i = self->state.raylets.find(node);
-  if (i != self->state.raylets.end())
+  auto& st = self->state;
+  caf::actor owner;
+  if (!st.owners.empty())
+    if (auto j = st.owners.find(spec.id); j != st.owners.end()) {
+      owner = std::move(j->second);
+      st.owners.erase(j);
+    }
+  auto i = st.raylets.find(node);
+  if (i == st.raylets.end())
+    return;
+  if (owner)
+    caf::anon_send(i->second, place_atom_v, std::move(spec), std::move(owner));
+  else
     caf::anon_send(i->second, place_atom_v, std::move(spec));
+}
+
+void spill(gs_pointer self, task_spec& spec) {
+  auto& st = self->state;
+  if (auto node = st.policy.choose(spec.resources))
+    place(self, *node, std::move(spec));
+  else
+    st.policy.hold(std::move(spec));
 }
 
 void retry_held(gs_pointer self) {
@@ -51,12 +70,11 @@ scheduler_actor::behavior_type global_scheduler(gs_pointer self) {
     [=](heartbeat_atom, const load_report& report) {
       self->state.policy.update(report);
     },
-    [=](spill_atom, task_spec& spec) {
-      auto& st = self->state;
-      if (auto node = st.policy.choose(spec.resources))
-        place(self, *node, std::move(spec));
-      else
-        st.policy.hold(std::move(spec));
+    [=](spill_atom, task_spec& spec) { spill(self, spec); },
+    [=](spill_atom, task_spec& spec, caf::actor& owner) {
+      if (owner)
+        self->state.owners.emplace(spec.id, std::move(owner));
+      spill(self, spec);
     },
     [=](place_actor_atom, task_spec& spec) -> caf::result<actor_location> {
       auto& st = self->state;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <unordered_map>
 
 #include <caf/actor_system.hpp>
 
@@ -14,6 +15,9 @@ struct global_scheduler_state {
   static inline const char* name = "cafray.global_scheduler";
   placement policy;
   std::map<node_id, raylet_actor> raylets;
+  /// The core workers that take the results of tasks held or in passage
+  /// here (see raylet_actor's submit with an owner).
+  std::unordered_map<task_id, caf::actor> owners;
 };
 
 /// One global scheduler shard.

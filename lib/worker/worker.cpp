@@ -38,7 +38,8 @@ task_queue::push_all(std::vector<task_assignment>& batch) {
       return refused;
     }
     for (auto& a : batch)
-      items_.push_back(item{std::move(a.spec), std::move(a.resolved)});
+      items_.push_back(
+        item{std::move(a.spec), std::move(a.resolved), std::move(a.owner)});
   }
   cv_.notify_one();
   return refused;
@@ -145,6 +146,20 @@ public:
     payloads_.emplace_back(std::move(payload));
   }
 
+  /// A small result that also goes straight to the core worker that owns
+  /// it (Ray's inline return): its reader wakes without a round trip
+  /// through the store, which still adopts it for the rest of the cluster.
+  void add_owned(const caf::actor& owner, const object_id& id,
+                 const object_payload& payload) {
+    for (auto& g : owned_)
+      if (g.owner == owner) {
+        g.ids.push_back(id);
+        g.payloads.push_back(payload);
+        return;
+      }
+    owned_.push_back(owned_group{owner, {id}, {payload}});
+  }
+
   /// A task whose result its worker sealed itself.
   void add_done(const task_id& task) {
     if (done_.empty())
@@ -164,6 +179,14 @@ public:
     done_ = {};
   }
 
+  /// Hands the owned results to their owners.
+  void report_owned() {
+    for (auto& g : owned_)
+      caf::anon_send(caf::actor_cast<core_worker_actor>(g.owner),
+                     ready_atom_v, std::move(g.ids), std::move(g.payloads));
+    owned_.clear();
+  }
+
   /// Hands the batch's results to the store. Every one must be sealed in
   /// the arena by now: the store adopts what it finds there, and an object
   /// sealed after its adoption (and perhaps its release) would leak.
@@ -178,10 +201,18 @@ public:
   void flush(const object_store_actor& store, const raylet_actor& raylet,
              uint32_t index) {
     report_done(raylet, index);
+    report_owned();
     report_results(store);
   }
 
 private:
+  struct owned_group {
+    caf::actor owner;
+    std::vector<object_id> ids;
+    std::vector<object_payload> payloads;
+  };
+
+  std::vector<owned_group> owned_;
   std::vector<object_id> ids_;
   std::vector<object_payload> payloads_;
   std::vector<task_id> done_;
@@ -235,6 +266,8 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
     auto placed = place && !result.failed() && place(id, result.data);
     auto final = !placed && arena && arena->publishes(result);
     auto copy = arena && !placed && !final ? result : object_payload{};
+    if (x.owner && !placed)
+      results.add_owned(x.owner, id, result);
     if (placed || final)
       results.add_done(x.spec.id);
     else
@@ -246,8 +279,10 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
     // its reader: the reader's next task then finds this (still spinning)
     // worker idle instead of waking another one. The store hears last,
     // once the result is sealed.
-    if (flush)
+    if (flush) {
       results.report_done(raylet, index);
+      results.report_owned();
+    }
     if (final)
       arena->publish(id, std::move(result));
     else if (arena && !placed)

@@ -26,6 +26,7 @@ public:
   struct item {
     task_spec spec;
     std::vector<object_payload> resolved;
+    caf::actor owner;  // takes the small result straight from here
   };
 
   /// Queues a task (moving it out of `x`) unless the running one is
