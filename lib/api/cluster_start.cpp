@@ -377,8 +377,10 @@ void start_worker(runtime& r) {
     host_actor(r, node.host);
     return;
   }
+  // Its results go to the node's store (and small ones to their owners):
+  // no copy stays in this process, where nobody would ever release it.
   r.worker = spawn_worker(sys, r.cfg.worker_index, r.raylet, r.store,
-                          r.gcs.router(), r.objects, std::move(place));
+                          r.gcs.router(), nullptr, std::move(place));
   caf::anon_send(r.raylet, register_atom_v, r.cfg.worker_index, r.worker,
                  static_cast<int32_t>(::getpid()));
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <unordered_map>
 #include <vector>
@@ -99,7 +100,7 @@ struct raylet_state {
   struct process_slot {
     std::vector<task_assignment> unsent;  // dispatched before it registered
     uint32_t unsent_steal = 0;
-    std::vector<task_spec> assigned;      // sent and not reported done
+    std::deque<task_spec> assigned;       // sent and not reported done
     int32_t pid = 0;
   };
   std::vector<process_slot> processes;
