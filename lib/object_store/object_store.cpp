@@ -145,8 +145,11 @@ void complete(store_pointer self, uint64_t token, const object_id* fresh_id,
   st.table.close(token);
 }
 
+/// Records the object's location in the GCS: now, or in `rows` (which the
+/// caller writes as one batch).
 void report(store_pointer self, const object_id& id,
-            const object_payload& payload) {
+            const object_payload& payload,
+            std::vector<kv_entry>* rows = nullptr) {
   auto& st = self->state;
   if (st.gcs.empty()
       || (!st.cluster && payload.data.size() <= st.inline_threshold))
@@ -155,13 +158,18 @@ void report(store_pointer self, const object_id& id,
   rec.id = id;
   rec.size = payload.data.size();
   rec.locations.push_back(st.node);
-  st.gcs.put_batch(gcs_table::objects,
-                   {kv_entry{to_key(id), encode_record(rec)}});
+  kv_entry row{to_key(id), encode_record(rec)};
+  if (rows) {
+    rows->emplace_back(std::move(row));
+    return;
+  }
+  st.gcs.put_batch(gcs_table::objects, {std::move(row)});
 }
 
-/// `copy`: pulled from another node, which the GCS names already.
+/// `copy`: pulled from another node, which the GCS names already. With
+/// `rows`, the location goes there instead of to the GCS at once.
 void seal(store_pointer self, const object_id& id, object_payload payload,
-          bool copy = false) {
+          bool copy = false, std::vector<kv_entry>* rows = nullptr) {
   auto& st = self->state;
   // A producer on the node may have sealed it in place already.
   if (st.arena && !st.table.contains(id))
@@ -169,7 +177,7 @@ void seal(store_pointer self, const object_id& id, object_payload payload,
   bool fresh = false;
   auto completed = st.table.seal(id, payload, &fresh);
   if (fresh && !copy)
-    report(self, id, payload);
+    report(self, id, payload, rows);
   for (auto token : completed)
     complete(self, token, &id, &payload);
 }
@@ -384,8 +392,12 @@ object_store(store_pointer self, node_id node, gcs_router gcs,
     },
     [=](put_atom, const std::vector<object_id>& ids,
         std::vector<object_payload>& payloads) {
+      // A worker's batch of results: their locations go to the GCS as one
+      // write, not one message each.
+      std::vector<kv_entry> rows;
       for (size_t i = 0; i < ids.size() && i < payloads.size(); ++i)
-        seal(self, ids[i], payloads[i]);
+        seal(self, ids[i], payloads[i], false, &rows);
+      self->state.gcs.put_batch(gcs_table::objects, std::move(rows));
     },
     [=](get_atom, std::vector<object_id>& ids, caf::timespan timeout)
       -> caf::result<std::vector<object_payload>> {
