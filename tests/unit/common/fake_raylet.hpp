@@ -20,7 +20,11 @@ inline raylet_actor::behavior_type fake_raylet(caf::actor observer,
   return {
     [](submit_atom, const task_spec&) {},
     [](submit_atom, const std::vector<task_spec>&) {},
+    [](submit_atom, const std::vector<task_spec>&, const caf::actor&) {},
     [=](place_atom, task_spec& spec) {
+      caf::anon_send(observer, place_atom_v, label, std::move(spec));
+    },
+    [=](place_atom, task_spec& spec, const caf::actor&) {
       caf::anon_send(observer, place_atom_v, label, std::move(spec));
     },
     [](ready_atom, const object_id&, const object_payload&) {},

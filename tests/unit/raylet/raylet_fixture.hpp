@@ -71,6 +71,9 @@ inline scheduler_actor::behavior_type fake_global(caf::actor observer) {
     [=](spill_atom, task_spec& spec) {
       caf::anon_send(observer, spill_atom_v, std::move(spec));
     },
+    [=](spill_atom, task_spec& spec, caf::actor&) {
+      caf::anon_send(observer, spill_atom_v, std::move(spec));
+    },
     [=](place_actor_atom, task_spec&) -> caf::result<actor_location> {
       return make_error(errc::infeasible, "fake global scheduler");
     },
