@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "gcs/gcs_chain_client.hpp"
+#include "gcs/gcs_chain_endpoint.hpp"
 #include "proto/register_types.hpp"
 
 #ifndef CAFRAY_GCS_EXE
@@ -66,6 +67,10 @@ struct options {
   double warmup = 1;
   std::vector<size_t> replicas{1, 2, 3};
   size_t value_bytes = 64;
+  /// Whether the clients share one endpoint to the chain, as the clients
+  /// of one process do (gcs/gcs_chain_endpoint.hpp), or each sends to the
+  /// head and hears from the tail on its own.
+  bool endpoint = true;
   bool stall = true;
   /// The lease and heartbeat of the stall runs: the tail's replacement
   /// waits for its lease, so the tail's stall is about the lease.
@@ -263,7 +268,7 @@ void issue(caf::event_based_actor* self, std::shared_ptr<writer_state> st) {
 class load {
 public:
   load(caf::actor_system& sys, uint16_t port, size_t clients, size_t inflight,
-       size_t value_bytes)
+       size_t value_bytes, bool shared_endpoint)
     : sys_(sys), obs_(std::make_shared<observations>()) {
     auto coordinator = sys.middleman().remote_actor<gcs_coordinator_actor>(
       "127.0.0.1", port);
@@ -273,9 +278,11 @@ public:
       return;
     }
     obs_->running = clients;
+    gcs_chain_client_options client_options;
+    if (shared_endpoint)
+      client_options.endpoint = sys.spawn(gcs_chain_endpoint);
     for (size_t c = 0; c < clients; ++c) {
-      auto client = sys.spawn(gcs_chain_client, *coordinator,
-                              gcs_chain_client_options{});
+      auto client = sys.spawn(gcs_chain_client, *coordinator, client_options);
       clients_.push_back(client);
       auto st = std::make_shared<writer_state>();
       st->client = client;
@@ -337,7 +344,8 @@ bool throughput_run(caf::actor_system& sys, const options& opt, size_t r) {
   auto port = shard.start(r, 300, 50);
   if (port == 0)
     return false;
-  load writers{sys, port, opt.clients, opt.inflight, opt.value_bytes};
+  load writers{sys, port, opt.clients, opt.inflight, opt.value_bytes,
+               opt.endpoint};
   if (!writers.ok())
     return false;
   sleep_s(opt.warmup);
@@ -356,8 +364,9 @@ bool throughput_run(caf::actor_system& sys, const options& opt, size_t r) {
   auto p99 = percentile(latencies, 0.99);
   auto max = percentile(latencies, 1.0);
   std::printf("R=%zu  %9.0f writes/s  p50 %6.3f ms  p99 %6.3f ms  max %7.3f "
-              "ms  (%zu clients x %zu in flight, %zu acknowledged)%s\n",
-              r, rate, p50, p99, max, opt.clients, opt.inflight,
+              "ms  (%zu clients%s x %zu in flight, %zu acknowledged)%s\n",
+              r, rate, p50, p99, max, opt.clients,
+              opt.endpoint ? " on one endpoint" : "", opt.inflight,
               latencies.size(),
               r == 3 ? (rate >= 100000 && p99 <= 2.0
                           ? "  target >=100k/s, p99<=2ms: met"
@@ -373,7 +382,8 @@ bool stall_run(caf::actor_system& sys, const options& opt, uint64_t victim,
   auto port = shard.start(3, opt.stall_lease_ms, opt.stall_heartbeat_ms);
   if (port == 0)
     return false;
-  load writers{sys, port, opt.clients, opt.stall_inflight, opt.value_bytes};
+  load writers{sys, port, opt.clients, opt.stall_inflight, opt.value_bytes,
+               opt.endpoint};
   if (!writers.ok())
     return false;
   sleep_s(opt.warmup);
@@ -459,7 +469,9 @@ std::optional<options> parse(int argc, char** argv) {
         std::stringstream list{value};
         for (std::string x; std::getline(list, x, ',');)
           opt.replicas.push_back(std::stoull(x));
-      } else if (key == "--no-stall")
+      } else if (key == "--no-endpoint")
+        opt.endpoint = false;
+      else if (key == "--no-stall")
         opt.stall = false;
       else if (key == "--stall-only")
         opt.replicas.clear();
@@ -489,8 +501,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: gcs-chain-bench [--gcs=PATH] [--clients=16] "
                  "[--inflight=8] [--seconds=3] [--warmup=1]\n"
-                 "         [--replicas=1,2,3] [--value-bytes=64] "
-                 "[--no-stall|--stall-only] [--stall-lease-ms=20]\n"
+                 "         [--replicas=1,2,3] [--value-bytes=64] [--no-endpoint]\n"
+                 "         [--no-stall|--stall-only] [--stall-lease-ms=20]\n"
                  "         [--stall-heartbeat-ms=4] [--stall-inflight=2]\n");
     return 2;
   }

@@ -69,10 +69,13 @@ void send_requests(gcs_chain_client_pointer self,
                  wire::chain_read_request{st.config.epoch, st.id, number,
                                           request.row.table, request.row.key});
   }
-  if (writes.count() > 0)
-    self->send(members.front().handle,
-               wire::chain_write_batch{st.config.epoch, st.id,
-                                       writes.finish()});
+  if (writes.count() == 0)
+    return;
+  wire::chain_write_batch batch{st.config.epoch, st.id, writes.finish()};
+  if (st.options.endpoint)
+    self->send(st.options.endpoint, members.front().handle, std::move(batch));
+  else
+    self->send(members.front().handle, std::move(batch));
 }
 
 void on_configuration(gcs_chain_client_pointer self,
@@ -191,6 +194,8 @@ void succeed(gcs_chain_pending& request, uint64_t seq) {
 
 void on_answers(gcs_chain_client_pointer self, wire::chain_answers& msg) {
   auto& st = self->state;
+  if (msg.client != st.id)
+    return; // not ours: request numbers are per client
   for (auto& ack : msg.acks) {
     auto i = st.pending.find(ack.request);
     if (i == st.pending.end() || !i->second.write)
@@ -356,6 +361,10 @@ gcs_chain_client(gcs_chain_client_pointer self,
       return result;
     },
     [self](wire::chain_answers& msg) { on_answers(self, msg); },
+    [self](wire::chain_answer_batches& msg) {
+      for (auto& answers : msg.answers)
+        on_answers(self, answers);
+    },
     [self](tick_atom) { on_tick(self); },
     [self](flush_atom) { flush(self); },
   };

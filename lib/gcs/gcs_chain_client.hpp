@@ -36,6 +36,11 @@ struct gcs_chain_client_options {
 
   /// Names the client in the shard's retry table; 0 picks a random one.
   chain_client_id id = 0;
+
+  /// The process's endpoint the client's writes go through, together with
+  /// those of the process's other clients (`gcs_chain_endpoint.hpp`); none
+  /// sends them to the head directly.
+  gcs_chain_endpoint_actor endpoint;
 };
 
 /// Writes submitted together, answered together.

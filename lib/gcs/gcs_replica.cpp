@@ -1,5 +1,7 @@
 #include "gcs/gcs_replica.hpp"
 
+#include <algorithm>
+
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/message_view.hpp>
@@ -104,12 +106,29 @@ void route(gcs_replica_pointer self, chain_outbox out) {
       }
     }
   }
+  // One message per handle: clients that share their process's endpoint
+  // get their answers together.
+  std::vector<std::pair<gcs_chain_client_actor, wire::chain_answer_batches>>
+    by_handle;
   for (auto& [client, msg] : answers) {
     auto i = st.clients.find(client);
     if (i == st.clients.end())
       continue; // the client retries, and then we know it
     msg.replica = st.logic->id();
-    self->send(i->second, std::move(msg));
+    msg.client = client;
+    auto j = std::find_if(by_handle.begin(), by_handle.end(),
+                          [&](auto& x) { return x.first == i->second; });
+    if (j == by_handle.end()) {
+      by_handle.emplace_back(i->second, wire::chain_answer_batches{});
+      j = by_handle.end() - 1;
+    }
+    j->second.answers.push_back(std::move(msg));
+  }
+  for (auto& [handle, msg] : by_handle) {
+    if (msg.answers.size() == 1)
+      self->send(handle, std::move(msg.answers.front()));
+    else
+      self->send(handle, std::move(msg));
   }
 }
 
@@ -205,6 +224,7 @@ void on_configuration(gcs_replica_pointer self,
   for (auto& [client, handle] : st.clients) {
     wire::chain_answers nudge;
     nudge.replica = st.logic->id();
+    nudge.client = client;
     nudge.refusals.push_back(wire::chain_refused{
       0, static_cast<uint8_t>(chain_refusal::stale_request), msg.epoch});
     self->send(handle, std::move(nudge));
@@ -291,6 +311,12 @@ gcs_replica(gcs_replica_pointer self, replica_id id,
     [self](wire::chain_write_batch& msg) {
       learn_sender(self, msg.client);
       queue_writes(self, msg);
+    },
+    [self](wire::chain_write_batches& msg) {
+      for (auto& batch : msg.batches) {
+        learn_sender(self, batch.client);
+        queue_writes(self, batch);
+      }
     },
     [self](wire::chain_read_request& msg) {
       flush_queue(self);

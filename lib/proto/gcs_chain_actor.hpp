@@ -41,6 +41,10 @@ using gcs_chain_client_actor = caf::typed_actor<
   caf::replies_to<get_atom, uint8_t, std::string>::with<wire::chain_read_result>,
   // Answers of the replicas.
   caf::reacts_to<wire::chain_answers>,
+  // Answers for several clients at once; a replica sends them to a handle
+  // that several clients' writes came from, i.e. a process's endpoint
+  // (below), but a client takes them too.
+  caf::reacts_to<wire::chain_answer_batches>,
   // The client's own retry timer.
   caf::reacts_to<tick_atom>,
   // The client's own signal to send what was submitted meanwhile, as one
@@ -51,6 +55,8 @@ using gcs_chain_client_actor = caf::typed_actor<
 using gcs_replica_actor = caf::typed_actor<
   // Client -> head: writes, applied in one transaction.
   caf::reacts_to<wire::chain_write_batch>,
+  // Endpoint -> head: the writes of several clients, as one message.
+  caf::reacts_to<wire::chain_write_batches>,
   // Client -> tail: a read.
   caf::reacts_to<wire::chain_read_request>,
   // Predecessor -> replica: writes in sequence order.
@@ -83,6 +89,20 @@ using gcs_replica_actor = caf::typed_actor<
   // caught up, holding a lease).
   caf::replies_to<scan_atom, uint8_t, std::string>::with<
     std::vector<kv_entry>>>;
+
+/// The one connection of a process's chain clients to a shard's chain:
+/// clients hand it their writes, which it sends to the head together with
+/// those of the other clients, and the replicas answer the clients through
+/// it (it stands in for the clients' handles, and so takes what a client
+/// takes from a replica). Saves a message per client at each end.
+using gcs_chain_endpoint_actor = caf::typed_actor<
+  // Client -> endpoint: a client's writes, for the head `head`.
+  caf::reacts_to<gcs_replica_actor, wire::chain_write_batch>,
+  // Replica -> endpoint: answers for one client, or several.
+  caf::reacts_to<wire::chain_answers>,
+  caf::reacts_to<wire::chain_answer_batches>,
+  // The endpoint's own signal to send what its clients handed it.
+  caf::reacts_to<flush_atom>>;
 
 /// Decides who is in a shard's chain: watches the replicas (monitors and
 /// heartbeats), grants leases, reconfigures and lets replacements join.

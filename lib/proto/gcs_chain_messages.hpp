@@ -45,6 +45,18 @@ typename Inspector::result_type inspect(Inspector& f, chain_write_batch& x) {
            x.block);
 }
 
+/// A process's chain endpoint -> head: the writes of several clients of
+/// that process, gathered into one message (`gcs/gcs_chain_endpoint.hpp`);
+/// the head handles each batch as if its client had sent it.
+struct chain_write_batches {
+  std::vector<chain_write_batch> batches;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chain_write_batches& x) {
+  return f(caf::meta::type_name("chain_write_batches"), x.batches);
+}
+
 /// Client -> tail: a read of one row.
 struct chain_read_request {
   uint64_t epoch = 0;
@@ -99,10 +111,11 @@ typename Inspector::result_type inspect(Inspector& f, chain_refused& x) {
            x.epoch);
 }
 
-/// Replica -> client: every answer one replica had for one client after
-/// handling one message, in one message.
+/// Replica -> client: every answer one replica had for client `client`
+/// after handling one message, in one message.
 struct chain_answers {
   uint64_t replica = 0;
+  uint64_t client = 0;
   std::vector<chain_write_ack> acks;
   std::vector<chain_read_reply> reads;
   std::vector<chain_refused> refusals;
@@ -110,8 +123,20 @@ struct chain_answers {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, chain_answers& x) {
-  return f(caf::meta::type_name("chain_answers"), x.replica, x.acks, x.reads,
-           x.refusals);
+  return f(caf::meta::type_name("chain_answers"), x.replica, x.client, x.acks,
+           x.reads, x.refusals);
+}
+
+/// Replica -> a process's chain endpoint: the answers for several clients
+/// whose writes came through that endpoint, in one message.
+struct chain_answer_batches {
+  std::vector<chain_answers> answers;
+};
+
+template <class Inspector>
+typename Inspector::result_type
+inspect(Inspector& f, chain_answer_batches& x) {
+  return f(caf::meta::type_name("chain_answer_batches"), x.answers);
 }
 
 /// Replica -> predecessor: the tail applied everything up to `seq`.

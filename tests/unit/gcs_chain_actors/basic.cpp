@@ -7,6 +7,7 @@
 
 #include "chain_cluster.hpp"
 #include "common/error.hpp"
+#include "gcs/gcs_chain_endpoint.hpp"
 
 using namespace cafray;
 using namespace cafray::test;
@@ -110,4 +111,45 @@ TEST_CASE("restarting every replica and the coordinator loses nothing") {
   for (replica_id id : {1, 2, 3})
     digests.insert(cluster.status(id)->digest);
   CHECK_EQ(digests.size(), 1u);
+}
+
+TEST_CASE("clients on one endpoint are each answered, every write once") {
+  chain_cluster cluster(3);
+  auto& sys = cluster.system();
+  gcs_chain_client_options options;
+  options.endpoint = sys.spawn(gcs_chain_endpoint);
+  cluster.adopt(caf::actor_cast<caf::actor>(options.endpoint));
+  std::vector<gcs_chain_client_actor> clients;
+  for (chain_client_id id = 1; id <= 3; ++id) {
+    options.id = id;
+    clients.push_back(cluster.spawn_client(options));
+  }
+  caf::scoped_actor self{sys};
+  constexpr size_t n = 200;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t c = 0; c < clients.size(); ++c)
+      self->send(clients[c], put_atom_v, uint8_t{1},
+                 "key-" + std::to_string(c) + "-" + std::to_string(i), "v");
+  std::set<uint64_t> seqs;
+  for (size_t i = 0; i < n * clients.size(); ++i)
+    self->receive([&](uint64_t seq) { seqs.insert(seq); },
+                  [&](caf::error& err) { FAIL(render(err)); },
+                  caf::after(chain_cluster::timeout) >> [&] { FAIL("timeout"); });
+  // One answer per write, each its own sequence number: nothing applied
+  // twice, nothing answered to the wrong client.
+  CHECK_EQ(seqs.size(), n * clients.size());
+  CHECK_EQ(*seqs.rbegin(), n * clients.size());
+  REQUIRE(cluster.wait_for_applied(n * clients.size()));
+  std::set<uint64_t> digests;
+  for (replica_id id : {1, 2, 3}) {
+    auto st = cluster.status(id);
+    REQUIRE(st);
+    CHECK_EQ(st->last_applied, n * clients.size());
+    digests.insert(st->digest);
+  }
+  CHECK_EQ(digests.size(), 1u);
+  auto x = cluster.get(clients[2], 1, "key-0-7");
+  REQUIRE(x);
+  CHECK(x->found);
+  CHECK_EQ(x->value, "v");
 }

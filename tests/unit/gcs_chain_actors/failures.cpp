@@ -10,6 +10,7 @@
 
 #include "chain_cluster.hpp"
 #include "common/error.hpp"
+#include "gcs/gcs_chain_endpoint.hpp"
 #include "writers.hpp"
 #include "../../linearizability/checker.hpp"
 
@@ -29,13 +30,18 @@ void wait_for_ops(history_log& log, size_t count) {
     std::this_thread::sleep_for(std::chrono::milliseconds{2});
 }
 
-} // namespace
-
-TEST_CASE("head, middle and tail die in turn; replacements join") {
+/// The test below, with clients that each talk to the chain on their own
+/// or that all share one endpoint (gcs/gcs_chain_endpoint.hpp).
+void kill_in_turn(bool shared_endpoint) {
   chain_cluster cluster(3);
   auto log = std::make_shared<history_log>();
+  gcs_chain_client_options options;
+  if (shared_endpoint) {
+    options.endpoint = cluster.system().spawn(gcs_chain_endpoint);
+    cluster.adopt(caf::actor_cast<caf::actor>(options.endpoint));
+  }
   for (uint64_t c = 1; c <= clients; ++c) {
-    auto client = cluster.spawn_client();
+    auto client = cluster.spawn_client(options);
     cluster.adopt(spawn_writer(cluster.system(), client,
                                writer_plan{c, ops_per_client, keys, c * 7919},
                                log));
@@ -107,4 +113,14 @@ TEST_CASE("head, middle and tail die in turn; replacements join") {
   CHECK_MESSAGE(verdict.ok(), verdict.key << ": " << verdict.explanation);
   CHECK_EQ(verdict.operations, total + keys);
   CHECK_EQ(verdict.keys, keys);
+}
+
+} // namespace
+
+TEST_CASE("head, middle and tail die in turn; replacements join") {
+  kill_in_turn(false);
+}
+
+TEST_CASE("the same with all clients on one endpoint") {
+  kill_in_turn(true);
 }

@@ -79,10 +79,12 @@ TEST_CASE_FIXTURE(chain_fixture, "client messages round trip") {
   CHECK_EQ(r.request, 9u);
   CHECK_EQ(r.table, 2u);
   CHECK_EQ(r.key, "k");
-  chain_answers answers{2, {{7, 100}}, {{9, 101, true, "x"}, {10, 101, false, ""}},
+  chain_answers answers{2, 42, {{7, 100}},
+                        {{9, 101, true, "x"}, {10, 101, false, ""}},
                         {{11, 3, 5}}};
   auto a = trip(answers);
   CHECK_EQ(a.replica, 2u);
+  CHECK_EQ(a.client, 42u);
   REQUIRE_EQ(a.acks.size(), 1u);
   CHECK_EQ(a.acks[0].request, 7u);
   CHECK_EQ(a.acks[0].seq, 100u);
@@ -94,6 +96,29 @@ TEST_CASE_FIXTURE(chain_fixture, "client messages round trip") {
   CHECK_EQ(a.refusals[0].request, 11u);
   CHECK_EQ(a.refusals[0].reason, 3u);
   CHECK_EQ(a.refusals[0].epoch, 5u);
+  // What a process's endpoint sends and receives for several clients.
+  chain_write_batches batches;
+  batches.batches.push_back(batch);
+  batches.batches.push_back(chain_write_batch{4, 43, "other"});
+  auto bs = trip(batches);
+  REQUIRE_EQ(bs.batches.size(), 2u);
+  CHECK_EQ(bs.batches[0].client, 42u);
+  CHECK_EQ(bs.batches[0].block, std::string{"\0block\xff", 7});
+  CHECK_EQ(bs.batches[1].epoch, 4u);
+  CHECK_EQ(bs.batches[1].client, 43u);
+  CHECK_EQ(bs.batches[1].block, "other");
+  chain_answer_batches bundle;
+  bundle.answers.push_back(answers);
+  bundle.answers.push_back(chain_answers{2, 43, {{8, 102}}, {}, {}});
+  auto as = trip(bundle);
+  REQUIRE_EQ(as.answers.size(), 2u);
+  CHECK_EQ(as.answers[0].client, 42u);
+  REQUIRE_EQ(as.answers[0].reads.size(), 2u);
+  CHECK_EQ(as.answers[0].reads[0].value, "x");
+  CHECK_EQ(as.answers[1].client, 43u);
+  REQUIRE_EQ(as.answers[1].acks.size(), 1u);
+  CHECK_EQ(as.answers[1].acks[0].request, 8u);
+  CHECK_EQ(as.answers[1].acks[0].seq, 102u);
   auto result = trip(chain_read_result{true, "v", 12});
   CHECK(result.found);
   CHECK_EQ(result.value, "v");
