@@ -1,6 +1,8 @@
 #include "gcs/gcs_replica.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <iterator>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -137,22 +139,57 @@ void receive(gcs_replica_pointer self, chain_address from,
   route(self, self->state.logic->receive(from, std::move(msg)));
 }
 
-/// Applies what was queued: the client writes in one go, the forwards in
-/// one go. Every other message flushes first, so the logic sees all
-/// messages in the order they arrived.
-void flush_queue(gcs_replica_pointer self) {
+/// Takes up to `max` writes from the front of `queue`, whole client
+/// batches but at least one.
+chain_replica::client_writes take_writes(chain_replica::client_writes& queue,
+                                         size_t max) {
+  chain_replica::client_writes result;
+  size_t count = 0;
+  auto i = queue.begin();
+  while (i != queue.end()
+         && (result.empty() || count + i->second.size() <= max)) {
+    count += i->second.size();
+    result.push_back(std::move(*i));
+    ++i;
+  }
+  queue.erase(queue.begin(), i);
+  return result;
+}
+
+/// Applies up to `max` of the queued writes: client writes, or forwarded
+/// ones, in the order they arrived. Returns whether more wait.
+bool flush_some(gcs_replica_pointer self, size_t max) {
   auto& st = self->state;
+  max = std::max(max, size_t{1});
   if (!st.queued_writes.empty()) {
-    auto batches = std::move(st.queued_writes);
-    st.queued_writes.clear();
-    route(self, st.logic->receive_writes(std::move(batches)));
+    route(self,
+          st.logic->receive_writes(take_writes(st.queued_writes, max)));
+    if (!st.queued_writes.empty())
+      return true;
   }
   if (st.queued_forward) {
-    auto msg = std::move(*st.queued_forward);
-    st.queued_forward.reset();
+    auto& entries = st.queued_forward->entries;
+    chain_forward msg{st.queued_forward->epoch, {}};
+    if (entries.size() <= max) {
+      msg = std::move(*st.queued_forward);
+      st.queued_forward.reset();
+    } else {
+      msg.entries.assign(std::make_move_iterator(entries.begin()),
+                         std::make_move_iterator(entries.begin() + max));
+      entries.erase(entries.begin(), entries.begin() + max);
+    }
     receive(self, chain_address::of_replica(st.queued_forward_from),
             std::move(msg));
   }
+  return st.queued_forward.has_value();
+}
+
+/// Applies everything queued. Every message but the replica's own flush
+/// does this first, so that the logic sees all messages in the order they
+/// arrived.
+void flush_queue(gcs_replica_pointer self) {
+  while (flush_some(self, SIZE_MAX))
+    ; // nop
 }
 
 void schedule_flush(gcs_replica_pointer self) {
@@ -372,8 +409,12 @@ gcs_replica(gcs_replica_pointer self, replica_id id,
       log(self, "retired");
     },
     [self](flush_atom) {
+      // A part at a time: the successor starts on one while this replica
+      // applies the next, instead of the whole chain working in lock step
+      // on one large batch.
       self->state.flushing = false;
-      flush_queue(self);
+      if (flush_some(self, self->state.options.max_batch_writes))
+        schedule_flush(self);
     },
     [self](tick_atom) {
       flush_queue(self);

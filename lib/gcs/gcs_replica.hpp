@@ -29,6 +29,12 @@ struct gcs_replica_options {
   /// a lease, and removes a replica whose lease ran out.
   std::chrono::milliseconds heartbeat_interval{50};
 
+  /// Most writes the replica applies in one transaction and forwards in
+  /// one message when it flushes on its own: more wait for the next flush,
+  /// so that a large batch moves down the chain in parts that the replicas
+  /// work on at the same time.
+  size_t max_batch_writes = 64;
+
   /// Bytes of rows per part of a snapshot sent to a replacement.
   size_t snapshot_chunk_bytes = size_t{1} << 20;
 
