@@ -26,8 +26,8 @@ using chain_endpoints = std::set<std::pair<std::string, uint16_t>>;
 
 /// Connects `self`'s process to `member`'s endpoint unless it did before.
 /// Asynchronous: messages sent meanwhile travel through the coordinator's
-/// process. A failed attempt is forgotten, so the next configuration tries
-/// again.
+/// process. A failed attempt is forgotten, so that the next call (with the
+/// next configuration, or the caller's next tick) tries again.
 template <class Self>
 void connect_to(Self* self, chain_endpoints& connected,
                 const wire::chain_member& member) {

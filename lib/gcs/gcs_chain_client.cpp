@@ -243,6 +243,9 @@ void on_answers(gcs_chain_client_pointer self, wire::chain_answers& msg) {
 
 void on_tick(gcs_chain_client_pointer self) {
   auto& st = self->state;
+  // Tries again where connecting failed (a member not accepting yet).
+  for (auto& member : st.config.members)
+    connect_to(self, st.connected, member);
   auto now = chain_clock::now();
   std::vector<uint64_t> due;
   bool overdue = false;

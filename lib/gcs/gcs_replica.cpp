@@ -242,12 +242,15 @@ void on_configuration(gcs_replica_pointer self,
   auto& st = self->state;
   if (msg.epoch <= st.logic->epoch())
     return;
+  st.peers.clear();
   for (auto& member : msg.members) {
     if (member.handle)
       st.replicas[member.replica] = member.handle;
     // One side of each pair connects: the replica with the smaller id.
-    if (member.replica > st.logic->id())
+    if (member.replica > st.logic->id()) {
       connect_to(self, st.connected, member);
+      st.peers.push_back(member);
+    }
   }
   // A successor of the new configuration gets every handle again with the
   // writes the logic resends.
@@ -418,6 +421,10 @@ gcs_replica(gcs_replica_pointer self, replica_id id,
     },
     [self](tick_atom) {
       flush_queue(self);
+      // A peer may not have accepted connections yet when the configuration
+      // came (a replica announces itself before it publishes its port).
+      for (auto& peer : self->state.peers)
+        connect_to(self, self->state.connected, peer);
       // A retired replica stays to refuse clients, but stays quiet.
       if (self->state.logic->retired())
         return;

@@ -90,6 +90,12 @@ struct gcs_replica_state {
   /// Endpoints of other replicas this process connected to.
   chain_endpoints connected;
 
+  /// The replicas of the current configuration this one connects to (those
+  /// with larger ids): a connection that failed is tried again with every
+  /// tick, since until it exists their messages take a detour through the
+  /// coordinator's process.
+  std::vector<wire::chain_member> peers;
+
   /// Parts of a snapshot on their way, by sender and join attempt.
   std::map<std::pair<replica_id, uint64_t>,
            std::vector<wire::chain_snapshot_chunk>>
