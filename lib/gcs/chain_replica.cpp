@@ -19,11 +19,11 @@ chain_replica::chain_replica(replica_id self, chain_store& store,
   last_ = store_.last_applied();
   auto durable = store_.recover();
   acked_ = std::min(durable.trimmed, last_);
+  acked_up_ = acked_;
   client_acked_ = acked_;
   for (auto& entry : durable.log)
     if (entry.seq > acked_ && entry.seq <= last_)
       log_.emplace_hint(log_.end(), entry.seq, std::move(entry));
-  clients_ = std::move(durable.clients);
 }
 
 bool chain_replica::is_head() const noexcept {
@@ -82,8 +82,10 @@ chain_outbox chain_replica::receive(const chain_address& from,
         && from_replica(config_.predecessor(self_))) {
       on_sync(*x, out);
       // The new predecessor learns at once how far the chain below got.
-      if (acked_ > 0)
+      if (acked_ > 0) {
         send(from.id, chain_ack{epoch(), acked_}, out);
+        acked_up_ = acked_;
+      }
     }
   } else if (auto x = std::get_if<chain_snapshot_transfer>(&msg)) {
     if (from.kind == chain_address::replica)
@@ -121,6 +123,9 @@ chain_outbox chain_replica::heartbeat() {
   out.push_back({chain_address::of_replica(self_),
                  chain_address::of_coordinator(),
                  chain_heartbeat{self_, epoch(), number}});
+  // What a tail held back goes up now, however little it is.
+  if (is_tail())
+    ack_up(true, out);
   return out;
 }
 
@@ -193,7 +198,8 @@ void chain_replica::order_writes(const chain_address& from,
                                  std::vector<chain_entry>& entries,
                                  std::vector<ordered_request>& ordered,
                                  chain_outbox& out) {
-  auto record = clients_.find(from.id);
+  auto& clients = store_.clients();
+  auto record = clients.find(from.id);
   for (size_t index = 0; index < count; ++index) {
     auto& msg = msgs[index];
     auto why = refuse_client(msg.epoch);
@@ -205,7 +211,7 @@ void chain_replica::order_writes(const chain_address& from,
       reply(from, chain_refused{msg.request, *why, epoch()}, out);
       continue;
     }
-    if (record != clients_.end()) {
+    if (record != clients.end()) {
       // Below oldest_pending the client already has its answer.
       if (msg.request < record->second.oldest_pending)
         continue;
@@ -297,8 +303,6 @@ chain_replica::accept(std::vector<chain_entry> entries, chain_outbox& out) {
     retired_ = true;
     return accept_result::failed;
   }
-  for (auto& entry : batch)
-    remember_request(clients_, entry);
   last_ = batch.back().seq;
   if (auto next = config_.successor(self_))
     send(*next, chain_forward{epoch(), batch}, out);
@@ -325,10 +329,17 @@ void chain_replica::settle(chain_outbox& out) {
   auto up = join_ ? std::min(join_->floor, last_) : last_;
   if (up > acked_) {
     acked_ = up;
-    if (auto prev = config_.predecessor(self_))
-      send(*prev, chain_ack{epoch(), acked_}, out);
+    ack_up(acked_ - acked_up_ >= ack_every_, out);
   }
   trim_log();
+}
+
+void chain_replica::ack_up(bool now, chain_outbox& out) {
+  if (!now || acked_ <= acked_up_)
+    return;
+  if (auto prev = config_.predecessor(self_))
+    send(*prev, chain_ack{epoch(), acked_}, out);
+  acked_up_ = acked_;
 }
 
 void chain_replica::trim_log() {
@@ -344,8 +355,8 @@ void chain_replica::on_ack(const chain_ack& msg, chain_outbox& out) {
   acked_ = seq;
   client_acked_ = std::max(client_acked_, acked_);
   trim_log();
-  if (auto prev = config_.predecessor(self_))
-    send(*prev, chain_ack{epoch(), acked_}, out);
+  // Whatever the tail held back, the rest of the chain relays at once.
+  ack_up(true, out);
 }
 
 void chain_replica::on_sync(const chain_sync& msg, chain_outbox& out) {
@@ -436,7 +447,7 @@ void chain_replica::on_snapshot_request(const chain_snapshot_request& msg,
   transfer.attempt = msg.attempt;
   transfer.snapshot.seq = last_;
   transfer.snapshot.rows = store_.rows();
-  transfer.snapshot.clients = clients_;
+  transfer.snapshot.clients = store_.clients();
   join_ = pending_join{msg.joiner, msg.attempt, last_};
   send(msg.joiner, std::move(transfer), out);
   settle(out);
@@ -452,10 +463,10 @@ void chain_replica::on_snapshot(const chain_snapshot_transfer& msg,
   }
   last_ = msg.snapshot.seq;
   acked_ = last_;
+  acked_up_ = last_;
   client_acked_ = last_;
   log_.clear();
   held_.clear();
-  clients_ = msg.snapshot.clients;
   caught_up_ = false;
   snapshot_attempt_ = msg.attempt;
   out.push_back({chain_address::of_replica(self_),

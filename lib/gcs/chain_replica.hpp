@@ -77,8 +77,18 @@ public:
   /// writes move into the log.
   chain_outbox receive_writes(client_writes batches);
 
-  /// A heartbeat for the coordinator, which answers with a lease.
+  /// A heartbeat for the coordinator, which answers with a lease; at the
+  /// tail, also the acknowledgement held back by `set_ack_every`.
   chain_outbox heartbeat();
+
+  /// The tail acknowledges up the chain once at least `n` more writes are
+  /// applied (and with every heartbeat), rather than after every batch: an
+  /// acknowledgement only lets the predecessors trim their logs, so sending
+  /// fewer saves two messages per batch and replica for a longer log. The
+  /// default 1 acknowledges every batch.
+  void set_ack_every(chain_seq n) noexcept {
+    ack_every_ = n < 1 ? 1 : n;
+  }
 
   replica_id id() const noexcept {
     return self_;
@@ -204,6 +214,9 @@ private:
   /// Drops the log up to what is acknowledged both up and to clients.
   void trim_log();
 
+  /// Sends `acked_` to the predecessor if `now` and it is news to it.
+  void ack_up(bool now, chain_outbox& out);
+
   void send(replica_id to, chain_payload msg, chain_outbox& out) const;
 
   void reply(const chain_address& to, chain_payload msg,
@@ -220,11 +233,13 @@ private:
   std::optional<chain_snapshot_request> waiting_snapshot_;
   chain_seq last_ = 0;
   chain_seq acked_ = 0;
+  /// The last acknowledgement sent up.
+  chain_seq acked_up_ = 0;
+  chain_seq ack_every_ = 1;
   chain_seq client_acked_ = 0;
   std::map<chain_seq, chain_entry> log_;
   std::map<chain_seq, chain_entry> held_;
   std::vector<std::pair<chain_address, chain_payload>> deferred_;
-  chain_client_table clients_;
   std::optional<pending_join> join_;
   uint64_t snapshot_attempt_ = 0;
   std::optional<chain_time> lease_until_;

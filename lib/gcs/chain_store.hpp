@@ -61,6 +61,10 @@ public:
   /// The log after the last trim and the retry table, as last written.
   virtual chain_durable_state recover() const = 0;
 
+  /// The retry table as the last `apply` or `restore` left it: the replica
+  /// decides retries on this one, rather than keeping a copy of its own.
+  virtual const chain_client_table& clients() const noexcept = 0;
+
   /// Replaces everything with `snapshot`: its rows, its retry table and an
   /// empty log, applied up to `snapshot.seq`. One transaction.
   virtual bool restore(const chain_snapshot& snapshot) = 0;
@@ -98,6 +102,10 @@ public:
   void trim(chain_seq seq) override;
 
   chain_durable_state recover() const override;
+
+  const chain_client_table& clients() const noexcept override {
+    return clients_;
+  }
 
   bool restore(const chain_snapshot& snapshot) override;
 

@@ -340,6 +340,7 @@ gcs_replica(gcs_replica_pointer self, replica_id id,
   st.options = options;
   st.logic = std::make_unique<chain_replica>(id, *st.store,
                                              [] { return chain_clock::now(); });
+  st.logic->set_ack_every(st.options.ack_every);
   install_handlers(self);
   auto me = caf::actor_cast<gcs_replica_actor>(self);
   self->send(st.coordinator,

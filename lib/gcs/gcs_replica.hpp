@@ -35,6 +35,13 @@ struct gcs_replica_options {
   /// work on at the same time.
   size_t max_batch_writes = 64;
 
+  /// As the tail, acknowledges up the chain after this many more applied
+  /// writes or with the next heartbeat (`chain_replica::set_ack_every`):
+  /// at 100k writes/s an acknowledgement every ~2.5 ms instead of one per
+  /// batch, and at most this many writes more for a predecessor to resend
+  /// after a failure.
+  chain_seq ack_every = 256;
+
   /// Bytes of rows per part of a snapshot sent to a replacement.
   size_t snapshot_chunk_bytes = size_t{1} << 20;
 

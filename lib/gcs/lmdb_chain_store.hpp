@@ -59,6 +59,10 @@ public:
 
   chain_durable_state recover() const override;
 
+  const chain_client_table& clients() const noexcept override {
+    return clients_;
+  }
+
   bool restore(const chain_snapshot& snapshot) override;
 
   /// Why the last `apply` or `restore` failed; none after a success.
