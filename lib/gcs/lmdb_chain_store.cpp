@@ -152,24 +152,31 @@ bool lmdb_chain_store::apply(const std::vector<chain_entry>& entries) {
   error_ = caf::none;
   if (entries.empty())
     return true;
-  write_batch batch;
+  // The rows are written from the entries themselves, not copied into a
+  // write_batch first.
+  std::vector<lmdb_kv_store::write_view> ops;
+  ops.reserve(entries.size() + 2);
   for (auto& entry : entries) {
     auto& write = entry.write;
-    if (write.value)
-      batch.put(write.table, write.key, *write.value);
-    else
-      batch.erase(write.table, write.key);
+    ops.push_back({write.table, write.key,
+                   write.value ? &*write.value : nullptr});
   }
   // The whole transaction is one log record, keyed by its last entry: one
   // put now and one erase once the chain acknowledged all of it, instead
   // of both per write.
   auto newest = entries.back().seq;
-  batch.put(log_table_, encode_seq_key(newest), encode_entries(entries));
-  batch.put(meta_table_, last_key, encode_seq_key(newest));
+  auto newest_key = encode_seq_key(newest);
+  auto record = encode_entries(entries);
+  ops.push_back({log_table_, newest_key, &record});
+  ops.push_back({meta_table_, last_key, &newest_key});
   auto erased = erasable();
-  if (erased > 0)
-    add_trim(batch, erased, entries);
-  if (auto err = kv_->apply(batch)) {
+  write_batch trim;
+  if (erased > 0) {
+    add_trim(trim, erased, entries);
+    for (auto& op : trim.ops())
+      ops.push_back({op.table, op.key, op.erase ? nullptr : &op.value});
+  }
+  if (auto err = kv_->apply(ops)) {
     error_ = std::move(err);
     return false;
   }

@@ -346,4 +346,34 @@ caf::error lmdb_kv_store::apply(const write_batch& batch) {
   });
 }
 
+caf::error lmdb_kv_store::apply(const std::vector<write_view>& ops) {
+  for (auto& op : ops) {
+    if (auto err = validate_table(op.table))
+      return err;
+    if (op.key.empty() || op.key.size() > max_key_size)
+      return make_error(errc::storage_error,
+                        "key size must be 1.." + std::to_string(max_key_size)
+                          + " bytes, got " + std::to_string(op.key.size()));
+  }
+  if (ops.empty())
+    return caf::none;
+  return write("apply", [&](MDB_txn* txn) {
+    for (auto& op : ops) {
+      MDB_val k{op.key.size(), const_cast<char*>(op.key.data())};
+      int rc;
+      if (op.value == nullptr) {
+        rc = mdb_del(txn, dbis_[op.table], &k, nullptr);
+        if (rc == MDB_NOTFOUND)
+          rc = MDB_SUCCESS; // erasing a missing key is no error in a batch
+      } else {
+        auto v = to_val(*op.value);
+        rc = mdb_put(txn, dbis_[op.table], &k, &v, 0);
+      }
+      if (rc != MDB_SUCCESS)
+        return rc;
+    }
+    return MDB_SUCCESS;
+  });
+}
+
 } // namespace cafray

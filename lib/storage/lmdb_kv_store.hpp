@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/kv_store.hpp"
@@ -77,6 +78,19 @@ public:
   scan(uint8_t table, const std::string& prefix) override;
 
   caf::error apply(const write_batch& batch) override;
+
+  /// A write whose bytes its caller keeps alive during `apply`: a put of
+  /// `*value`, or an erase without `value`.
+  struct write_view {
+    uint8_t table = 0;
+    std::string_view key;
+    const std::string* value = nullptr;
+  };
+
+  /// Applies `ops` in one transaction as `apply(write_batch)` does, without
+  /// copying every key and value into a batch first (a chain replica's
+  /// group commit writes what it already holds).
+  caf::error apply(const std::vector<write_view>& ops);
 
   /// Current size of the memory map in bytes.
   size_t map_size() const noexcept {
