@@ -412,18 +412,19 @@ object_id call_actor(const caf::actor& host, task_spec spec) {
     return id;
   }
   std::string why;
-  using route = detail::actor_call_table::route;
-  auto actor = spec.actor;
-  auto send = [&](route how) {
-    if (how == route::direct)
-      // Results not published final go to the core worker (the books).
+  switch (r.calls->track(spec.actor, id, why)) {
+    case detail::actor_call_table::route::direct:
+      // Results go to the core worker, which keeps the books.
       caf::anon_send(caf::actor_cast<actor_host_actor>(host), call_atom_v,
                      std::move(spec), caf::actor_cast<caf::actor>(r.core));
-    else
+      break;
+    case detail::actor_call_table::route::via_core:
       caf::anon_send(r.core, call_atom_v, host, std::move(spec));
-  };
-  if (r.calls->track(actor, id, why, send) == route::dead)
-    put_payload(id, actor_died_payload(actor, id, why));
+      break;
+    case detail::actor_call_table::route::dead:
+      put_payload(id, actor_died_payload(spec.actor, id, why));
+      break;
+  }
   return id;
 }
 

@@ -166,7 +166,7 @@ void spawn_core(runtime& r) {
   r.waiters = std::make_shared<detail::waiter_table>();
   r.submissions = std::make_shared<detail::submit_queue>();
   r.releases = std::make_shared<detail::release_queue>();
-  r.calls = std::make_shared<detail::actor_call_table>(r.objects);
+  r.calls = std::make_shared<detail::actor_call_table>();
   if (r.remote_node)
     r.arena = std::make_shared<detail::arena_client>(*r.sys, r.store);
   // A process whose node is elsewhere takes its small results straight

@@ -66,14 +66,11 @@ void run(host_pointer self, hosted_call& call) {
     if (result.failed())
       report_error(st.gcs, result.error);
   }
-  // Small results in embedded mode are published final, and nobody hears
-  // of them: the caller's books see the seal (see actor_call_table), the
-  // store never holds them (see local_objects::publishes).
-  if (st.arena && st.arena->publishes(result)) {
-    st.arena->publish(call.spec.return_id(), std::move(result));
-    return;
-  }
-  if (st.arena)
+  // Small results in embedded mode are published final: the core worker
+  // then tells the store nothing (see local_objects::publishes).
+  if (st.arena && st.arena->publishes(result))
+    st.arena->publish(call.spec.return_id(), result);
+  else if (st.arena)
     st.arena->insert(call.spec.return_id(), result);
   tell(self, caf::actor_cast<core_worker_actor>(call.reply_to),
        call_result_atom_v, call.spec.actor, call.spec.return_id(),

@@ -2,39 +2,17 @@
 
 #include <algorithm>
 
-#include "object_store/local_objects.hpp"
-
 namespace cafray::detail {
 
-actor_call_table::actor_call_table(std::shared_ptr<local_objects> objects)
-  : objects_(std::move(objects)) {
-  // nop
-}
-
-void actor_call_table::prune(entry& e) {
-  // Looked at once per so many calls: each look is an arena lookup on the
-  // caller's path.
-  constexpr size_t every = 32;
-  if (!objects_ || e.pending.size() % every != 0 || e.pending.empty())
-    return;
-  // The youngest call answered: all are (a burst's caller that waited).
-  if (objects_->contains(e.pending.back())) {
-    e.pending.clear();
-    return;
-  }
-  while (!e.pending.empty() && objects_->contains(e.pending.front()))
-    e.pending.pop_front();
-}
-
-actor_call_table::route
-actor_call_table::track_locked(const actor_id& actor, const object_id& id,
-                               std::string& why) {
+actor_call_table::route actor_call_table::track(const actor_id& actor,
+                                                const object_id& id,
+                                                std::string& why) {
+  std::lock_guard<std::mutex> guard{mtx_};
   auto& e = calls_[actor];
   if (e.dead) {
     why = e.why;
     return route::dead;
   }
-  prune(e);
   e.pending.push_back(id);
   if (e.watched && e.via_core == 0)
     return route::direct;
@@ -71,12 +49,6 @@ void actor_call_table::done(const actor_id& actor, const object_id& id) {
     pending.erase(j);
 }
 
-size_t actor_call_table::in_flight(const actor_id& actor) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto i = calls_.find(actor);
-  return i == calls_.end() ? 0 : i->second.pending.size();
-}
-
 std::pair<actor_id, std::vector<object_id>>
 actor_call_table::fail(const caf::actor_addr& host, const std::string& why) {
   std::lock_guard<std::mutex> guard{mtx_};
@@ -88,13 +60,7 @@ actor_call_table::fail(const caf::actor_addr& host, const std::string& why) {
   auto& e = calls_[actor];
   e.dead = true;
   e.why = why;
-  // Calls up to the youngest one sealed were answered before the end.
-  auto answered = e.pending.begin();
-  if (objects_)
-    for (auto j = e.pending.begin(); j != e.pending.end(); ++j)
-      if (objects_->contains(*j))
-        answered = j + 1;
-  std::vector<object_id> ids(answered, e.pending.end());
+  std::vector<object_id> ids(e.pending.begin(), e.pending.end());
   e.pending.clear();
   return {actor, std::move(ids)};
 }
