@@ -222,6 +222,9 @@ std::vector<object_payload> fetch_objects(detail::runtime& r,
                                           caf::timespan timeout) {
   // Sealed objects on this node are read in place, like a Plasma client
   // maps the store's shared memory: no message, no wake-up.
+  // Whatever the caller sends next, after waiting for results, is not part
+  // of a burst (a synchronous caller's next call goes straight to the host).
+  r.calls->paused();
   std::vector<object_payload> local;
   if (r.objects->find_all(ids, local))
     return local;
@@ -411,8 +414,9 @@ object_id call_actor(const caf::actor& host, task_spec spec) {
     put_payload(id, actor_died_payload(spec.actor, id, "no such actor"));
     return id;
   }
+  auto actor = spec.actor;
   std::string why;
-  switch (r.calls->track(spec.actor, id, why)) {
+  switch (r.calls->track(host, spec, why)) {
     case detail::actor_call_table::route::direct:
       // Results go to the core worker, which keeps the books.
       caf::anon_send(caf::actor_cast<actor_host_actor>(host), call_atom_v,
@@ -421,8 +425,15 @@ object_id call_actor(const caf::actor& host, task_spec spec) {
     case detail::actor_call_table::route::via_core:
       caf::anon_send(r.core, call_atom_v, host, std::move(spec));
       break;
+    case detail::actor_call_table::route::doorbell:
+      // The first call of a burst: the core worker sends the host what
+      // gathered by the time it runs.
+      caf::anon_send(r.core, call_atom_v, actor);
+      break;
+    case detail::actor_call_table::route::queued:
+      break;
     case detail::actor_call_table::route::dead:
-      put_payload(id, actor_died_payload(spec.actor, id, why));
+      put_payload(id, actor_died_payload(actor, id, why));
       break;
   }
   return id;

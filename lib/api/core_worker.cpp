@@ -1,6 +1,7 @@
 #include "api/core_worker.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -52,6 +53,26 @@ void finish(core_pointer self, uint64_t token, T&& fill) {
     fill(*w);
     w->finish();
   }
+}
+
+/// A hosted actor answered a call this process made.
+void call_finished(core_pointer self, const actor_id& actor,
+                   const object_id& id, object_payload payload) {
+  auto& st = self->state;
+  st.calls->done(actor, id);
+  auto j = st.single_gets.find(id);
+  if (j != st.single_gets.end()) {
+    for (auto token : j->second)
+      finish(self, token, [&](detail::waiter& w) {
+        w.payloads = std::vector<object_payload>{payload};
+      });
+    st.single_gets.erase(j);
+  }
+  if (st.direct_results)
+    st.keep(id, payload);
+  // Published final by a host in this process: the store never hears.
+  if (!st.objects || !st.objects->publishes(payload))
+    tell(self, st.store, put_atom_v, id, std::move(payload));
 }
 
 } // namespace
@@ -125,23 +146,23 @@ core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
       if (!items.released.empty())
         tell(self, st.store, release_atom_v, std::move(items.released));
     },
+    [=](call_atom, const actor_id& actor) {
+      auto& st = self->state;
+      // A host gone meanwhile fails these calls through the down handler.
+      for (auto [host, batch] = st.calls->take(actor); !batch.empty();
+           std::tie(host, batch) = st.calls->take(actor))
+        if (host)
+          tell(self, caf::actor_cast<actor_host_actor>(host), call_atom_v,
+               std::move(batch), caf::actor_cast<caf::actor>(self));
+    },
     [=](call_result_atom, const actor_id& actor, const object_id& id,
         object_payload& payload) {
-      auto& st = self->state;
-      st.calls->done(actor, id);
-      auto j = st.single_gets.find(id);
-      if (j != st.single_gets.end()) {
-        for (auto token : j->second)
-          finish(self, token, [&](detail::waiter& w) {
-            w.payloads = std::vector<object_payload>{payload};
-          });
-        st.single_gets.erase(j);
-      }
-      if (st.direct_results)
-        st.keep(id, payload);
-      // Published final by a host in this process: the store never hears.
-      if (!st.objects || !st.objects->publishes(payload))
-        tell(self, st.store, put_atom_v, id, std::move(payload));
+      call_finished(self, actor, id, std::move(payload));
+    },
+    [=](call_result_atom, const actor_id& actor, std::vector<object_id>& ids,
+        std::vector<object_payload>& payloads) {
+      for (size_t i = 0; i < ids.size() && i < payloads.size(); ++i)
+        call_finished(self, actor, ids[i], std::move(payloads[i]));
     },
     [=](ready_atom, std::vector<object_id>& ids,
         std::vector<object_payload>& payloads) {

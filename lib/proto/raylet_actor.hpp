@@ -96,9 +96,12 @@ using raylet_actor = caf::typed_actor<
 
 /// Hosts one class-based actor instance. Calls run one at a time in mailbox
 /// order; results go to the caller's core worker as
-/// (call_result_atom, actor_id, object_id, object_payload).
+/// (call_result_atom, actor_id, object_id, object_payload), or, for a batch
+/// of calls, as (call_result_atom, actor_id, ids, payloads).
 using actor_host_actor = caf::typed_actor<
   caf::reacts_to<call_atom, task_spec, caf::actor>,
+  // A burst of calls from one caller, oldest first.
+  caf::reacts_to<call_atom, std::vector<task_spec>, caf::actor>,
   caf::reacts_to<ready_atom, object_id, object_payload>>;
 
 /// The per-process client side of the runtime: routes actor calls, tracks
@@ -111,11 +114,15 @@ using core_worker_actor = caf::typed_actor<
   caf::reacts_to<call_atom, caf::actor, task_spec>,
   // The process's submission queue has tasks: forward them to the raylet.
   caf::reacts_to<submit_atom>,
+  // The actor's outbox has calls: send them to its host as one batch.
+  caf::reacts_to<call_atom, actor_id>,
   // The process sealed objects in the arena or released some: forward them
   // to the store.
   caf::reacts_to<release_atom>,
-  // A hosted actor finished a call.
+  // A hosted actor finished a call, or several (oldest first).
   caf::reacts_to<call_result_atom, actor_id, object_id, object_payload>,
+  caf::reacts_to<call_result_atom, actor_id, std::vector<object_id>,
+                 std::vector<object_payload>>,
   // Small results of tasks this process submitted, straight from the worker
   // that ran them (the store hears of them too).
   caf::reacts_to<ready_atom, std::vector<object_id>,

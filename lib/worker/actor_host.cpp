@@ -1,5 +1,7 @@
 #include "worker/actor_host.hpp"
 
+#include <chrono>
+
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -72,18 +74,52 @@ void run(host_pointer self, hosted_call& call) {
     st.arena->publish(call.spec.return_id(), result);
   else if (st.arena)
     st.arena->insert(call.spec.return_id(), result);
-  tell(self, caf::actor_cast<core_worker_actor>(call.reply_to),
-       call_result_atom_v, call.spec.actor, call.spec.return_id(),
-       std::move(result));
+  if (!st.batching) {
+    tell(self, caf::actor_cast<core_worker_actor>(call.reply_to),
+         call_result_atom_v, call.spec.actor, call.spec.return_id(),
+         std::move(result));
+    return;
+  }
+  auto& rs = st.replies;
+  if (rs.empty() || rs.back().to != call.reply_to)
+    rs.push_back(host_replies{call.reply_to, call.spec.actor, {}, {}});
+  rs.back().ids.push_back(call.spec.return_id());
+  rs.back().payloads.push_back(std::move(result));
+}
+
+/// Sends the results gathered while a batch ran, one message per caller.
+void reply(host_pointer self) {
+  auto& st = self->state;
+  for (auto& r : st.replies) {
+    auto to = caf::actor_cast<core_worker_actor>(r.to);
+    if (r.ids.size() == 1)
+      tell(self, to, call_result_atom_v, r.actor, r.ids.front(),
+           std::move(r.payloads.front()));
+    else
+      tell(self, to, call_result_atom_v, r.actor, std::move(r.ids),
+           std::move(r.payloads));
+  }
+  st.replies.clear();
 }
 
 void drain(host_pointer self) {
-  auto& queue = self->state.queue;
+  // A call that runs long sends what the batch gathered first: results wait
+  // for the rest of their batch only briefly.
+  constexpr auto patience = std::chrono::microseconds{200};
+  auto& st = self->state;
+  auto& queue = st.queue;
+  auto start = std::chrono::steady_clock::now();
   while (!queue.empty() && queue.front().missing == 0) {
     auto call = std::move(queue.front());
     queue.pop_front();
     run(self, call);
+    if (!st.replies.empty()
+        && std::chrono::steady_clock::now() - start > patience) {
+      reply(self);
+      start = std::chrono::steady_clock::now();
+    }
   }
+  reply(self);
 }
 
 } // namespace
@@ -108,6 +144,13 @@ actor_host(host_pointer self, task_spec creation, object_store_actor store,
     [=](call_atom, task_spec& spec, caf::actor& reply_to) {
       enqueue(self, std::move(spec), std::move(reply_to));
       drain(self);
+    },
+    [=](call_atom, std::vector<task_spec>& specs, caf::actor& reply_to) {
+      for (auto& spec : specs)
+        enqueue(self, std::move(spec), reply_to);
+      self->state.batching = true;
+      drain(self);
+      self->state.batching = false;
     },
     [=](ready_atom, const object_id& id, const object_payload& payload) {
       for (auto& call : self->state.queue) {

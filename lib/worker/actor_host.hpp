@@ -25,6 +25,15 @@ struct hosted_call {
   size_t missing = 0;
 };
 
+/// Results of calls not yet sent to their caller: a batch of calls is
+/// answered with one message per caller.
+struct host_replies {
+  caf::actor to;
+  actor_id actor;
+  std::vector<object_id> ids;
+  std::vector<object_payload> payloads;
+};
+
 struct actor_host_state {
   static inline const char* name = "cafray.actor_host";
   const actor_class_entry* cls = nullptr;
@@ -32,6 +41,8 @@ struct actor_host_state {
   bool constructed = false;
   object_payload failure;  // set when the constructor failed
   std::deque<hosted_call> queue;
+  std::vector<host_replies> replies;  // while a batch of calls runs
+  bool batching = false;
   object_store_actor store;
   gcs_router gcs;
   std::shared_ptr<local_objects> arena;  // may be null

@@ -2,22 +2,56 @@
 
 #include <algorithm>
 
+#include <caf/actor_cast.hpp>
+
 namespace cafray::detail {
 
-actor_call_table::route actor_call_table::track(const actor_id& actor,
-                                                const object_id& id,
+actor_call_table::route actor_call_table::track(const caf::actor& host,
+                                                task_spec& spec,
                                                 std::string& why) {
+  // Calls closer together than this, with no wait between, are a burst.
+  constexpr auto burst_gap = std::chrono::microseconds{20};
+  auto now = clock::now();
+  auto epoch = epoch_.load(std::memory_order_relaxed);
   std::lock_guard<std::mutex> guard{mtx_};
-  auto& e = calls_[actor];
+  auto& e = calls_[spec.actor];
   if (e.dead) {
     why = e.why;
     return route::dead;
   }
-  e.pending.push_back(id);
-  if (e.watched && e.via_core == 0)
+  e.pending.push_back(spec.return_id());
+  auto recent = e.epoch == epoch && now - e.last < burst_gap;
+  e.last = now;
+  e.epoch = epoch;
+  if (!e.watched || e.via_core > 0) {
+    ++e.via_core;
+    return route::via_core;
+  }
+  if (!e.rung && e.outbox.empty() && !recent)
     return route::direct;
-  ++e.via_core;
-  return route::via_core;
+  e.outbox.emplace_back(std::move(spec));
+  e.host = host.address();
+  if (e.rung)
+    return route::queued;
+  e.rung = true;
+  return route::doorbell;
+}
+
+std::pair<caf::actor, std::vector<task_spec>>
+actor_call_table::take(const actor_id& actor) {
+  std::pair<caf::actor, std::vector<task_spec>> result;
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = calls_.find(actor);
+  if (i == calls_.end())
+    return result;
+  auto& e = i->second;
+  if (e.outbox.empty()) {
+    e.rung = false;
+    return result;
+  }
+  result.first = caf::actor_cast<caf::actor>(e.host);
+  result.second.swap(e.outbox);
+  return result;
 }
 
 bool actor_call_table::watch(const actor_id& actor,
@@ -60,6 +94,8 @@ actor_call_table::fail(const caf::actor_addr& host, const std::string& why) {
   auto& e = calls_[actor];
   e.dead = true;
   e.why = why;
+  e.outbox.clear();
+  e.host = caf::actor_addr{};
   std::vector<object_id> ids(e.pending.begin(), e.pending.end());
   e.pending.clear();
   return {actor, std::move(ids)};

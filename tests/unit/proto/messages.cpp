@@ -187,12 +187,18 @@ TEST_CASE_FIXTURE(message_fixture, "raylet, worker and actor host "
     std::vector<task_assignment>{task_assignment{spec(), {payload("arg")}},
                                  task_assignment{spec(), {}}}));
   check(caf::make_message(call_atom_v, spec(), handle()));
+  check(caf::make_message(call_atom_v, std::vector<task_spec>{spec(), spec()},
+                          handle()));
 }
 
 TEST_CASE_FIXTURE(message_fixture, "core worker messages") {
   check(caf::make_message(call_atom_v, handle(), spec()));
   check(caf::make_message(call_result_atom_v, actor_id{1, 1}, obj,
                           payload("r")));
+  check(caf::make_message(call_atom_v, actor_id{1, 2}));
+  check(caf::make_message(call_result_atom_v, actor_id{1, 1}, objs,
+                          std::vector<object_payload>{payload("r"),
+                                                      payload("s")}));
   check(caf::make_message(get_atom_v, objs, span, uint64_t{4}));
   check(caf::make_message(wait_atom_v, objs, uint64_t{1}, span,
                           uint64_t{4}));

@@ -308,6 +308,47 @@ TEST_CASE_FIXTURE(worker_fixture, "actor_host runs the constructor and then "
   CHECK(values == std::vector<int>{11, 13, 13});
 }
 
+TEST_CASE_FIXTURE(worker_fixture, "a batch of calls runs in order and is "
+                                  "answered with one message") {
+  auto host = spawn_host(creation("test.Counter", counter_ctor_signature,
+                                  {value_arg(encode(10))}));
+  caf::anon_send(host, call_atom_v,
+                 std::vector<task_spec>{
+                   add_call(1, value_arg(encode(1))),
+                   method_call(2, "test.Counter::nope", 1, {}),
+                   add_call(3, value_arg(encode(2))),
+                   method_call(4, "test.Counter::get", counter_get_signature,
+                               {})},
+                 me());
+  std::vector<object_id> ids;
+  std::vector<object_payload> payloads;
+  bool got = false;
+  (*self)->receive(
+    [&](call_result_atom, actor_id& actor, std::vector<object_id>& xs,
+        std::vector<object_payload>& ys) {
+      CHECK(actor == counter_id);
+      ids = std::move(xs);
+      payloads = std::move(ys);
+      got = true;
+    },
+    caf::after(max_wait) >> [] {});
+  REQUIRE_MESSAGE(got, "no batched call result");
+  REQUIRE_EQ(ids.size(), 4u);
+  REQUIRE_EQ(payloads.size(), 4u);
+  for (uint64_t n = 1; n <= 4; ++n)
+    CHECK(ids[n - 1] == (object_id{task_id{9, n}, 1}));
+  CHECK_EQ(decode<int>(payloads[0].data), 11);
+  CHECK_EQ(payloads[1].error_code,
+           static_cast<uint8_t>(errc::unknown_function));
+  CHECK_EQ(decode<int>(payloads[2].data), 13);
+  CHECK_EQ(decode<int>(payloads[3].data), 13);
+  // A single call after the batch is answered alone.
+  call(host, method_call(5, "test.Counter::get", counter_get_signature, {}));
+  auto r = next_result();
+  CHECK(r.id == (object_id{task_id{9, 5}, 1}));
+  CHECK_EQ(decode<int>(r.payload.data), 13);
+}
+
 TEST_CASE_FIXTURE(worker_fixture, "a failing method call fails alone; the "
                                   "actor lives on") {
   auto host = spawn_host(creation("test.Counter", counter_ctor_signature,
