@@ -21,14 +21,15 @@ double seconds_since(clock_type::time_point start) {
 std::vector<trial> timeit(const settings& s, const std::function<void()>& fn,
                           double units_per_call,
                           const std::function<void()>& finish,
-                          uint64_t max_calls) {
-  // Warm-up: at least one call, then until warmup_s has passed.
+                          uint64_t max_calls, uint64_t min_warm_calls) {
+  // Warm-up: at least min_warm_calls calls, then until warmup_s has passed.
   auto start = clock_type::now();
   uint64_t warm_calls = 0;
   do {
     fn();
     ++warm_calls;
-  } while (seconds_since(start) < s.warmup_s && warm_calls < max_calls);
+  } while (warm_calls < min_warm_calls
+           || (seconds_since(start) < s.warmup_s && warm_calls < max_calls));
   if (finish)
     finish();
   std::vector<trial> result;

@@ -43,12 +43,14 @@ struct trial {
 /// `trials` trials of at least `trial_s` seconds (at least one call, at most
 /// `max_calls` calls each). `finish`, if given, runs at the end of the
 /// warm-up and of each trial inside the timed region (e.g. to wait until
-/// asynchronous puts have landed).
+/// asynchronous puts have landed). The warm-up makes at least
+/// `min_warm_calls` calls, however long they take.
 std::vector<trial> timeit(const settings& s,
                           const std::function<void()>& fn,
                           double units_per_call,
                           const std::function<void()>& finish = {},
-                          uint64_t max_calls = UINT64_MAX);
+                          uint64_t max_calls = UINT64_MAX,
+                          uint64_t min_warm_calls = 1);
 
 /// What a benchmark reports.
 struct result {
