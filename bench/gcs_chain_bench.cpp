@@ -136,6 +136,17 @@ public:
     return result.str();
   }
 
+  /// CPU time (user + system) each process used so far, in ns: this
+  /// process first, then the coordinator and the replicas by id.
+  std::vector<std::pair<std::string, int64_t>> cpu_times() const {
+    std::vector<std::pair<std::string, int64_t>> result;
+    result.emplace_back("bench", cpu_time_of("self"));
+    for (auto& [id, pid] : pids_)
+      result.emplace_back(id == 0 ? "coord" : "r" + std::to_string(id),
+                          cpu_time_of(std::to_string(pid)));
+    return result;
+  }
+
   /// kill -9 of process `id` (0: the coordinator).
   void kill_9(uint64_t id) {
     for (auto i = pids_.begin(); i != pids_.end(); ++i)
@@ -147,6 +158,30 @@ public:
   }
 
 private:
+  /// utime + stime of /proc/WHO/stat in ns; 0 if unreadable.
+  static int64_t cpu_time_of(const std::string& who) {
+    std::ifstream in{"/proc/" + who + "/stat"};
+    std::string line;
+    if (!std::getline(in, line))
+      return 0;
+    // Fields after the command (which may hold spaces), from field 3 on.
+    auto pos = line.rfind(')');
+    if (pos == std::string::npos)
+      return 0;
+    std::istringstream fields{line.substr(pos + 2)};
+    std::string field;
+    int64_t utime = 0;
+    int64_t stime = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+      if (i == 14)
+        utime = std::stoll(field);
+      else if (i == 15)
+        stime = std::stoll(field);
+    }
+    static const auto ticks = sysconf(_SC_CLK_TCK);
+    return (utime + stime) * (1'000'000'000 / (ticks > 0 ? ticks : 100));
+  }
+
   static void kill_and_reap(pid_t pid) {
     ::kill(pid, SIGKILL);
     int status = 0;
@@ -349,10 +384,12 @@ bool throughput_run(caf::actor_system& sys, const options& opt, size_t r) {
   if (!writers.ok())
     return false;
   sleep_s(opt.warmup);
+  auto cpu_before = shard.cpu_times();
   auto begin = now_ns();
   writers.obs().recording = true;
   sleep_s(opt.seconds);
   auto end = now_ns();
+  auto cpu_after = shard.cpu_times();
   auto done = writers.stop();
   std::vector<int64_t> latencies;
   for (auto& [at, latency] : done)
@@ -372,6 +409,25 @@ bool throughput_run(caf::actor_system& sys, const options& opt, size_t r) {
                           ? "  target >=100k/s, p99<=2ms: met"
                           : "  target >=100k/s, p99<=2ms: missed")
                      : "");
+  // CPU per acknowledged write, by process (clock ticks: ~10 ms each, so
+  // a few seconds make it exact to a few percent).
+  if (!latencies.empty()) {
+    auto n = static_cast<double>(latencies.size());
+    double total = 0;
+    std::string parts;
+    for (size_t i = 0; i < cpu_after.size() && i < cpu_before.size(); ++i) {
+      auto us = static_cast<double>(cpu_after[i].second
+                                    - cpu_before[i].second)
+                / 1e3 / n;
+      total += us;
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "  %s %.2f", cpu_after[i].first.c_str(),
+                    us);
+      parts += buf;
+    }
+    std::printf("      CPU us per write: total %.2f %s\n", total,
+                parts.c_str());
+  }
   std::fflush(stdout);
   return writers.obs().failed == 0;
 }
