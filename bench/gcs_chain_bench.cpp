@@ -77,6 +77,11 @@ struct options {
   uint64_t stall_lease_ms = 20;
   uint64_t stall_heartbeat_ms = 4;
   size_t stall_inflight = 2;
+  /// Passed to the replicas when set: most writes per transaction and
+  /// forward, and how often the tail acknowledges up (cafray-gcs replica
+  /// --batch-writes, --ack-every).
+  size_t batch_writes = 0;
+  size_t ack_every = 0;
 };
 
 // -- processes ---------------------------------------------------------------
@@ -84,7 +89,9 @@ struct options {
 /// The cafray-gcs processes of one shard; kills them when it goes.
 class shard_processes {
 public:
-  explicit shard_processes(std::string gcs) : gcs_(std::move(gcs)) {
+  explicit shard_processes(std::string gcs,
+                           std::vector<std::string> replica_args = {})
+    : gcs_(std::move(gcs)), replica_args_(std::move(replica_args)) {
     char pattern[] = "/tmp/gcs-chain-bench-XXXXXX";
     if (auto* dir = mkdtemp(pattern))
       dir_ = dir;
@@ -118,13 +125,16 @@ public:
                            "--check-ms=" + std::to_string(heartbeat_ms)});
     if (port == 0)
       return 0;
-    for (size_t id = 1; id <= r; ++id)
-      if (launch(id, {"replica", "--id=" + std::to_string(id),
-                      "--dir=" + dir_ + "/replica-" + std::to_string(id),
-                      "--coordinator=127.0.0.1:" + std::to_string(port),
-                      "--heartbeat-ms=" + std::to_string(heartbeat_ms)})
-          == 0)
+    for (size_t id = 1; id <= r; ++id) {
+      std::vector<std::string> args{
+        "replica", "--id=" + std::to_string(id),
+        "--dir=" + dir_ + "/replica-" + std::to_string(id),
+        "--coordinator=127.0.0.1:" + std::to_string(port),
+        "--heartbeat-ms=" + std::to_string(heartbeat_ms)};
+      args.insert(args.end(), replica_args_.begin(), replica_args_.end());
+      if (launch(id, std::move(args)) == 0)
         return 0;
+    }
     return port;
   }
 
@@ -226,6 +236,7 @@ private:
   }
 
   std::string gcs_;
+  std::vector<std::string> replica_args_;
   std::string dir_;
   std::vector<std::pair<uint64_t, pid_t>> pids_;
 };
@@ -374,8 +385,17 @@ double percentile(std::vector<int64_t>& xs, double p) {
   return static_cast<double>(xs[k]) / 1e6;
 }
 
+std::vector<std::string> replica_args(const options& opt) {
+  std::vector<std::string> result;
+  if (opt.batch_writes > 0)
+    result.push_back("--batch-writes=" + std::to_string(opt.batch_writes));
+  if (opt.ack_every > 0)
+    result.push_back("--ack-every=" + std::to_string(opt.ack_every));
+  return result;
+}
+
 bool throughput_run(caf::actor_system& sys, const options& opt, size_t r) {
-  shard_processes shard{opt.gcs};
+  shard_processes shard{opt.gcs, replica_args(opt)};
   auto port = shard.start(r, 300, 50);
   if (port == 0)
     return false;
@@ -434,7 +454,7 @@ bool throughput_run(caf::actor_system& sys, const options& opt, size_t r) {
 
 bool stall_run(caf::actor_system& sys, const options& opt, uint64_t victim,
                const char* role) {
-  shard_processes shard{opt.gcs};
+  shard_processes shard{opt.gcs, replica_args(opt)};
   auto port = shard.start(3, opt.stall_lease_ms, opt.stall_heartbeat_ms);
   if (port == 0)
     return false;
@@ -537,6 +557,10 @@ std::optional<options> parse(int argc, char** argv) {
         opt.stall_heartbeat_ms = number();
       else if (key == "--stall-inflight")
         opt.stall_inflight = number();
+      else if (key == "--batch-writes")
+        opt.batch_writes = number();
+      else if (key == "--ack-every")
+        opt.ack_every = number();
       else
         throw std::invalid_argument{arg};
     } catch (const std::exception&) {
@@ -559,7 +583,8 @@ int main(int argc, char** argv) {
                  "[--inflight=8] [--seconds=3] [--warmup=1]\n"
                  "         [--replicas=1,2,3] [--value-bytes=64] [--no-endpoint]\n"
                  "         [--no-stall|--stall-only] [--stall-lease-ms=20]\n"
-                 "         [--stall-heartbeat-ms=4] [--stall-inflight=2]\n");
+                 "         [--stall-heartbeat-ms=4] [--stall-inflight=2]\n"
+                 "         [--batch-writes=N] [--ack-every=N]\n");
     return 2;
   }
   caf::actor_system_config cfg;

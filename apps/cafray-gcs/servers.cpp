@@ -89,16 +89,21 @@ int run_replica(caf::actor_system& sys, arguments& args) {
   gcs_replica_options options;
   options.heartbeat_interval
     = std::chrono::milliseconds{args.number("heartbeat-ms", 50)};
+  options.max_batch_writes
+    = args.number("batch-writes", options.max_batch_writes);
+  options.ack_every = args.number("ack-every", options.ack_every);
   lmdb_options storage;
   storage.max_map_size = size_t{args.number("max-map-mb", 1024)} << 20;
   storage.map_size = std::min(storage.map_size, storage.max_map_size);
   storage.sync = args.number("sync", 0) != 0;
   options.detached = storage.sync;
   if (!args.error().empty() || id == 0 || dir.empty() || !where
-      || port > 65535) {
+      || port > 65535 || options.max_batch_writes == 0
+      || options.ack_every == 0) {
     std::fprintf(stderr, "cafray-gcs replica: %s\n",
                  args.error().empty()
-                   ? "needs --id (not 0), --dir and --coordinator"
+                   ? "needs --id (not 0), --dir and --coordinator; "
+                     "--batch-writes and --ack-every are at least 1"
                    : args.error().c_str());
     return 2;
   }
