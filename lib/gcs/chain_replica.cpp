@@ -23,7 +23,7 @@ chain_replica::chain_replica(replica_id self, chain_store& store,
   client_acked_ = acked_;
   for (auto& entry : durable.log)
     if (entry.seq > acked_ && entry.seq <= last_)
-      log_.emplace_hint(log_.end(), entry.seq, std::move(entry));
+      append_to_log(std::move(entry));
 }
 
 bool chain_replica::is_head() const noexcept {
@@ -44,9 +44,24 @@ bool chain_replica::serving_reads() const {
 
 std::vector<chain_seq> chain_replica::unacked() const {
   std::vector<chain_seq> result;
-  for (auto i = log_.upper_bound(acked_); i != log_.end(); ++i)
-    result.push_back(i->first);
+  for (auto i = log_after(acked_); i != log_.end(); ++i)
+    result.push_back(i->seq);
   return result;
+}
+
+std::deque<chain_entry>::const_iterator
+chain_replica::log_after(chain_seq seq) const {
+  if (log_.empty() || seq < log_.front().seq)
+    return log_.begin();
+  auto offset = seq - log_.front().seq + 1;
+  return offset >= log_.size() ? log_.end()
+                               : log_.begin() + static_cast<ptrdiff_t>(offset);
+}
+
+void chain_replica::append_to_log(chain_entry&& entry) {
+  if (!log_.empty() && entry.seq != log_.back().seq + 1)
+    log_.clear();
+  log_.push_back(std::move(entry));
 }
 
 chain_outbox chain_replica::receive(const chain_address& from,
@@ -306,10 +321,8 @@ chain_replica::accept(std::vector<chain_entry> entries, chain_outbox& out) {
   last_ = batch.back().seq;
   if (auto next = config_.successor(self_))
     send(*next, chain_forward{epoch(), batch}, out);
-  for (auto& entry : batch) {
-    auto seq = entry.seq;
-    log_.emplace_hint(log_.end(), seq, std::move(entry));
-  }
+  for (auto& entry : batch)
+    append_to_log(std::move(entry));
   if (is_tail())
     settle(out);
   if (ready_at_ && last_ >= *ready_at_)
@@ -320,9 +333,9 @@ chain_replica::accept(std::vector<chain_entry> entries, chain_outbox& out) {
 void chain_replica::settle(chain_outbox& out) {
   if (!lease_valid())
     return;
-  for (auto i = log_.upper_bound(client_acked_); i != log_.end(); ++i)
-    reply(chain_address::of_client(i->second.client),
-          chain_write_ack{i->second.request, i->first}, out);
+  for (auto i = log_after(client_acked_); i != log_.end(); ++i)
+    reply(chain_address::of_client(i->client),
+          chain_write_ack{i->request, i->seq}, out);
   client_acked_ = std::max(client_acked_, last_);
   // While a replacement copies the state, the predecessor keeps every write
   // after the snapshot: should this tail die, it resends them.
@@ -344,7 +357,7 @@ void chain_replica::ack_up(bool now, chain_outbox& out) {
 
 void chain_replica::trim_log() {
   auto upto = std::min(acked_, client_acked_);
-  log_.erase(log_.begin(), log_.upper_bound(upto));
+  log_.erase(log_.begin(), log_after(upto));
   store_.trim(upto);
 }
 
@@ -397,8 +410,7 @@ void chain_replica::on_install(const chain_config& next, chain_outbox& out) {
   // a new successor may lack anything not yet acknowledged: resend it all.
   if (auto successor = config_.successor(self_)) {
     chain_forward resend{epoch(), {}};
-    for (auto i = log_.upper_bound(acked_); i != log_.end(); ++i)
-      resend.entries.push_back(i->second);
+    resend.entries.assign(log_after(acked_), log_.cend());
     if (!resend.entries.empty())
       send(*successor, std::move(resend), out);
     send(*successor, chain_sync{epoch(), last_}, out);

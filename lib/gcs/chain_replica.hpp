@@ -1,5 +1,6 @@
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -219,6 +220,13 @@ private:
 
   void send(replica_id to, chain_payload msg, chain_outbox& out) const;
 
+  /// The first entry of the log after `seq`.
+  std::deque<chain_entry>::const_iterator log_after(chain_seq seq) const;
+
+  /// Appends `entry` to the log, which holds consecutive sequence numbers
+  /// only: an entry that does not follow the last one starts it anew.
+  void append_to_log(chain_entry&& entry);
+
   void reply(const chain_address& to, chain_payload msg,
              chain_outbox& out) const;
 
@@ -237,7 +245,10 @@ private:
   chain_seq acked_up_ = 0;
   chain_seq ack_every_ = 1;
   chain_seq client_acked_ = 0;
-  std::map<chain_seq, chain_entry> log_;
+  /// Applied writes not yet known to be acknowledged, by consecutive
+  /// sequence numbers: a deque rather than a map, since entries come in
+  /// order at the back and leave in order at the front.
+  std::deque<chain_entry> log_;
   std::map<chain_seq, chain_entry> held_;
   std::vector<std::pair<chain_address, chain_payload>> deferred_;
   std::optional<pending_join> join_;
