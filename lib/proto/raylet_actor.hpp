@@ -51,6 +51,9 @@ using raylet_actor = caf::typed_actor<
   caf::reacts_to<place_atom, task_spec>,
   // The same, with the core worker that takes its result.
   caf::reacts_to<place_atom, task_spec, caf::actor>,
+  // Tasks the global scheduler placed here at once, in the order they were
+  // spilled, with the core worker that takes their results (null: none).
+  caf::reacts_to<place_atom, std::vector<task_spec>, caf::actor>,
   // An argument of a waiting task became available.
   caf::reacts_to<ready_atom, object_id, object_payload>,
   // Worker `n` finished these tasks (batched when it runs many short ones).

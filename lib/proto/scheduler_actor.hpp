@@ -18,6 +18,11 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<spill_atom, task_spec>,
   // The same, with the core worker that takes its result (see raylet).
   caf::reacts_to<spill_atom, task_spec, caf::actor>,
+  // Tasks a raylet spilled while handling one message, in submission
+  // order, with the core worker that takes all their results (a null
+  // handle: none). Placed like single spills; each node chosen gets them
+  // in one place message.
+  caf::reacts_to<spill_atom, std::vector<task_spec>, caf::actor>,
   // An actor its raylet cannot host: passed to a node that offers its
   // resources, which answers (errc::infeasible if no node can).
   caf::replies_to<place_actor_atom, task_spec>::with<actor_location>,

@@ -260,8 +260,28 @@ void enqueue(raylet_pointer self, task_spec spec) {
   }
 }
 
+/// Tasks spilled while one message is handled: they go to the global
+/// scheduler together, one message for those whose results go to `owner`
+/// and one for the rest.
+struct spill_list {
+  caf::actor owner;
+  std::vector<task_spec> owned;
+  std::vector<task_spec> others;
+};
+
+void send_spills(raylet_pointer self, spill_list& out) {
+  auto& st = self->state;
+  if (!out.owned.empty())
+    tell(self, st.global, spill_atom_v, std::move(out.owned), out.owner);
+  if (!out.others.empty())
+    tell(self, st.global, spill_atom_v, std::move(out.others), caf::actor{});
+}
+
+/// Queues `spec` here, or hands it to the global scheduler if this node
+/// cannot run it or is busy (and `may_spill`): to `out` if given (the
+/// caller sends it with the others), else in a message of its own.
 void admit(raylet_pointer self, task_spec& spec, bool may_spill,
-           bool dispatch_now = true) {
+           bool dispatch_now = true, spill_list* out = nullptr) {
   auto& st = self->state;
   auto busy = [&] {
     return st.cluster_size > 1 && st.cfg.spill_backlog > 0
@@ -273,6 +293,17 @@ void admit(raylet_pointer self, task_spec& spec, bool may_spill,
     record_task(self, spec, task_state::spilled);
     // Its owner travels with it: the node that runs it returns the result.
     auto i = st.owners.empty() ? st.owners.end() : st.owners.find(spec.id);
+    if (out) {
+      if (i != st.owners.end() && i->second == out->owner) {
+        st.owners.erase(i);
+        out->owned.emplace_back(std::move(spec));
+        return;
+      }
+      if (i == st.owners.end()) {
+        out->others.emplace_back(std::move(spec));
+        return;
+      }
+    }
     if (i != st.owners.end()) {
       auto owner = std::move(i->second);
       st.owners.erase(i);
@@ -357,17 +388,22 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
   return {
     [=](submit_atom, task_spec& spec) { admit(self, spec, true); },
     [=](submit_atom, std::vector<task_spec>& specs) {
+      spill_list spills;
       for (auto& spec : specs)
-        admit(self, spec, true, false);
+        admit(self, spec, true, false, &spills);
+      send_spills(self, spills);
       dispatch(self);
     },
     [=](submit_atom, std::vector<task_spec>& specs, caf::actor& owner) {
       auto& st = self->state;
+      spill_list spills;
+      spills.owner = owner;
       for (auto& spec : specs) {
         if (owner && spec.kind == static_cast<uint8_t>(task_kind::normal))
           st.owners.emplace(spec.id, owner);
-        admit(self, spec, true, false);
+        admit(self, spec, true, false, &spills);
       }
+      send_spills(self, spills);
       dispatch(self);
     },
     [=](place_atom, task_spec& spec) { admit(self, spec, false); },
@@ -375,6 +411,15 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
       if (owner)
         self->state.owners.emplace(spec.id, std::move(owner));
       admit(self, spec, false);
+    },
+    [=](place_atom, std::vector<task_spec>& specs, caf::actor& owner) {
+      auto& st = self->state;
+      for (auto& spec : specs) {
+        if (owner)
+          st.owners.emplace(spec.id, owner);
+        admit(self, spec, false, false);
+      }
+      dispatch(self);
     },
     [=](ready_atom, const object_id& id, const object_payload& payload) {
       self->state.sched->object_ready(id, payload);

@@ -1,5 +1,7 @@
 #include "scheduler/global_scheduler.hpp"
 
+#include <map>
+
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -39,6 +41,27 @@ void spill(gs_pointer self, task_spec& spec) {
     st.policy.hold(std::move(spec));
 }
 
+/// Places a raylet's batch of spilled tasks: one place message per chosen
+/// node, the tasks in their spilled order; tasks no node can run are held
+/// (with their owner, if any) like single spills.
+void spill_batch(gs_pointer self, std::vector<task_spec>& specs,
+                 const caf::actor& owner) {
+  auto& st = self->state;
+  std::map<node_id, std::vector<task_spec>> placed;
+  for (auto& spec : specs) {
+    if (auto node = st.policy.choose(spec.resources)) {
+      placed[*node].emplace_back(std::move(spec));
+      continue;
+    }
+    if (owner)
+      st.owners.emplace(spec.id, owner);
+    st.policy.hold(std::move(spec));
+  }
+  for (auto& [node, batch] : placed)
+    if (auto i = st.raylets.find(node); i != st.raylets.end())
+      caf::anon_send(i->second, place_atom_v, std::move(batch), owner);
+}
+
 void retry_held(gs_pointer self) {
   for (auto& [node, spec] : self->state.policy.release_feasible())
     place(self, node, std::move(spec));
@@ -75,6 +98,9 @@ scheduler_actor::behavior_type global_scheduler(gs_pointer self) {
       if (owner)
         self->state.owners.emplace(spec.id, std::move(owner));
       spill(self, spec);
+    },
+    [=](spill_atom, std::vector<task_spec>& specs, const caf::actor& owner) {
+      spill_batch(self, specs, owner);
     },
     [=](place_actor_atom, task_spec& spec) -> caf::result<actor_location> {
       auto& st = self->state;

@@ -13,7 +13,8 @@ namespace cafray::test {
 
 /// A raylet that reports to the test what other components tell it, and
 /// does nothing else: (done_atom, worker, task IDs) for finished tasks and
-/// (place_atom, label, spec) for tasks the global scheduler placed, and
+/// (place_atom, label, spec) for tasks the global scheduler placed (with
+/// their batch and owner if placed as one), and
 /// (handback_atom, worker, specs) for tasks a worker gave back.
 inline raylet_actor::behavior_type fake_raylet(caf::actor observer,
                                                std::string label) {
@@ -26,6 +27,9 @@ inline raylet_actor::behavior_type fake_raylet(caf::actor observer,
     },
     [=](place_atom, task_spec& spec, const caf::actor&) {
       caf::anon_send(observer, place_atom_v, label, std::move(spec));
+    },
+    [=](place_atom, std::vector<task_spec>& specs, const caf::actor& owner) {
+      caf::anon_send(observer, place_atom_v, label, std::move(specs), owner);
     },
     [](ready_atom, const object_id&, const object_payload&) {},
     [=](done_atom, uint32_t worker, const std::vector<task_id>& ids) {

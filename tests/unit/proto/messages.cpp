@@ -161,6 +161,10 @@ TEST_CASE_FIXTURE(message_fixture, "raylet, worker and actor host "
                                    "messages") {
   check(caf::make_message(submit_atom_v, spec()));
   check(caf::make_message(place_atom_v, spec()));
+  check(caf::make_message(place_atom_v, std::vector<task_spec>{spec(), spec()},
+                          handle()));
+  check(caf::make_message(place_atom_v, std::vector<task_spec>{spec()},
+                          caf::actor{}));
   check(caf::make_message(ready_atom_v, obj, payload("z")));
   check(caf::make_message(done_atom_v, uint32_t{2},
                           std::vector<task_id>{task_id{1, 2}, task_id{3, 4}}));
@@ -213,6 +217,10 @@ TEST_CASE_FIXTURE(message_fixture, "scheduler messages") {
   rep.total = {{"CPU", 1000}};
   check(caf::make_message(heartbeat_atom_v, rep));
   check(caf::make_message(spill_atom_v, spec()));
+  check(caf::make_message(spill_atom_v, std::vector<task_spec>{spec(), spec()},
+                          handle()));
+  check(caf::make_message(spill_atom_v, std::vector<task_spec>{},
+                          caf::actor{}));
   check(caf::make_message(uint64_t{7}));
 }
 

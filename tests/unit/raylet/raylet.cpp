@@ -125,6 +125,51 @@ TEST_CASE_FIXTURE(raylet_fixture, "a placed task is never spilled again, even "
   CHECK_EQ(rep.running, 0u);
 }
 
+TEST_CASE_FIXTURE(raylet_fixture, "tasks beyond the backlog of a busy node "
+                                  "spill in one message with their owner") {
+  auto global = spawn_fake_global();
+  auto rc = config(node_id{1, 2}, {{"CPU", 1000}}, 1,
+                   fake_factory("a", false));
+  rc.spill_backlog = 2;
+  auto r = spawn(std::move(rc), global);
+  // Another node exists: load may spill.
+  caf::anon_send(r, members_atom_v, uint32_t{2});
+  std::vector<task_spec> specs;
+  for (uint64_t n = 1; n <= 5; ++n)
+    specs.push_back(make_task(n));
+  caf::anon_send(r, submit_atom_v, specs, observer());
+  auto [spilled, owner] = next_spilled_batch();
+  REQUIRE_EQ(spilled.size(), 3u);
+  CHECK(spilled[0].id == (task_id{5, 3}));
+  CHECK(spilled[1].id == (task_id{5, 4}));
+  CHECK(spilled[2].id == (task_id{5, 5}));
+  CHECK(owner == observer());
+  auto rep = stats(r);
+  CHECK_EQ(rep.queued + rep.running, 2u);
+}
+
+TEST_CASE_FIXTURE(raylet_fixture, "a placed batch runs here in its order, "
+                                  "never spilled again") {
+  auto global = spawn_fake_global();
+  auto rc = config(node_id{1, 2}, {{"CPU", 1000}}, 1,
+                   fake_factory("a", true));
+  rc.spill_backlog = 1;
+  auto r = spawn(std::move(rc), global);
+  caf::anon_send(r, members_atom_v, uint32_t{2});
+  std::vector<task_spec> specs;
+  for (uint64_t n = 1; n <= 4; ++n)
+    specs.push_back(make_task(n));
+  caf::anon_send(r, place_atom_v, specs, observer());
+  for (uint64_t n = 1; n <= 4; ++n) {
+    auto x = next_executed();
+    CHECK_EQ(x.node, "a");
+    CHECK(x.spec.id == (task_id{5, n}));
+  }
+  auto rep = stats(r);
+  CHECK_EQ(rep.queued, 0u);
+  CHECK_EQ(rep.running, 0u);
+}
+
 TEST_CASE_FIXTURE(raylet_fixture, "stats report exact load values") {
   auto r = spawn(config(node_id{3, 4}, {{"CPU", 2000}, {"GPU", 1000}}, 2,
                         fake_factory("a", false), 1));

@@ -74,6 +74,10 @@ inline scheduler_actor::behavior_type fake_global(caf::actor observer) {
     [=](spill_atom, task_spec& spec, caf::actor&) {
       caf::anon_send(observer, spill_atom_v, std::move(spec));
     },
+    [=](spill_atom, std::vector<task_spec>& specs, caf::actor& owner) {
+      caf::anon_send(observer, spill_atom_v, std::move(specs),
+                     std::move(owner));
+    },
     [=](place_actor_atom, task_spec&) -> caf::result<actor_location> {
       return make_error(errc::infeasible, "fake global scheduler");
     },
@@ -182,6 +186,20 @@ struct raylet_fixture {
       },
       caf::after(max_wait) >> [] {});
     REQUIRE_MESSAGE(got, "no task spilled");
+    return result;
+  }
+
+  /// The next batch of spilled tasks, with its owner.
+  std::pair<std::vector<task_spec>, caf::actor> next_spilled_batch() {
+    std::pair<std::vector<task_spec>, caf::actor> result;
+    bool got = false;
+    (*self)->receive(
+      [&](spill_atom, std::vector<task_spec>& specs, caf::actor& owner) {
+        result = {std::move(specs), std::move(owner)};
+        got = true;
+      },
+      caf::after(max_wait) >> [] {});
+    REQUIRE_MESSAGE(got, "no batch spilled");
     return result;
   }
 

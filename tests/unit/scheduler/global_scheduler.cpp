@@ -131,6 +131,41 @@ TEST_CASE_FIXTURE(scheduler_fixture, "a spill with a feasible node is placed "
   CHECK_EQ(held(), 0u);
 }
 
+TEST_CASE_FIXTURE(scheduler_fixture, "a spilled batch goes out in one place "
+                                     "message per node, in order, with its "
+                                     "owner") {
+  auto a = spawn_fake_raylet("a");
+  caf::anon_send(global, register_atom_v, node_id{1, 1}, a,
+                 resource_map{{"CPU", 1000}});
+  std::vector<task_spec> specs{make_task(1, {{"CPU", 1000}}),
+                               make_task(2, {{"GPU", 1000}}),
+                               make_task(3, {{"CPU", 1000}})};
+  auto owner = caf::actor_cast<caf::actor>(*self);
+  caf::anon_send(global, spill_atom_v, specs, owner);
+  bool got = false;
+  (*self)->receive(
+    [&](place_atom, std::string& label, std::vector<task_spec>& placed,
+        caf::actor& who) {
+      got = true;
+      CHECK_EQ(label, "a");
+      REQUIRE_EQ(placed.size(), 2u);
+      CHECK(placed[0].id == (task_id{4, 1}));
+      CHECK(placed[1].id == (task_id{4, 3}));
+      CHECK(who == owner);
+    },
+    caf::after(max_wait) >> [] {});
+  REQUIRE_MESSAGE(got, "no batch placed");
+  // No node offers a GPU: held, with its owner, until one joins.
+  CHECK_EQ(held(), 1u);
+  auto gpu = spawn_fake_raylet("gpu");
+  caf::anon_send(global, register_atom_v, node_id{2, 2}, gpu,
+                 resource_map{{"CPU", 1000}, {"GPU", 1000}});
+  auto [label, placed] = next_placed();
+  CHECK_EQ(label, "gpu");
+  CHECK(placed.id == (task_id{4, 2}));
+  CHECK_EQ(held(), 0u);
+}
+
 TEST_CASE_FIXTURE(scheduler_fixture, "heartbeats steer placement to the less "
                                      "loaded node") {
   auto a = spawn_fake_raylet("a");
