@@ -462,6 +462,17 @@ void start_driver(runtime& r) {
   // from the head's store.
   r.objects = std::make_shared<local_objects>();
   spawn_core(r);
+  // The worker processes that run this driver's tasks connect here and
+  // hand its small results straight to its core worker, not through the
+  // node and the head (worker/worker.hpp, owner_endpoint_key).
+  if (auto port = sys.middleman().publish(r.core, 0, r.cfg.host.c_str(),
+                                          false)) {
+    r.published = caf::actor_cast<caf::actor>(r.core);
+    r.cfg.port = *port;
+    r.gcs.router().put_batch(
+      gcs_table::kv, {kv_entry{owner_endpoint_key(sys.node()),
+                               r.cfg.host + ":" + std::to_string(*port)}});
+  }
   register_job(r, "driver");
   auto code = r.cfg.code_libraries;
   for (auto& path : detail::code_from_environment())

@@ -4,6 +4,8 @@
 #include <chrono>
 
 #include <caf/actor_cast.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -295,7 +297,59 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
   ctx.raylet = nullptr;
 }
 
+using worker_pointer = worker_actor::stateful_pointer<worker_state>;
+
+/// Connects this process to the process of `owner`'s node, once, if that
+/// process named an endpoint in the GCS. Until then (and if it named none)
+/// results to it take the route its handle came by, through the nodes.
+void link_owner(worker_pointer self, const caf::actor& owner) {
+  auto& st = self->state;
+  auto node = owner.node();
+  if (node == st.last_owner)
+    return;
+  st.last_owner = node;
+  if (node == self->node() || st.gcs.empty()
+      || !self->system().has_middleman()
+      || !st.owners_linked.insert(node).second)
+    return;
+  auto key = owner_endpoint_key(node);
+  self
+    ->request(st.gcs.shard_for(key), std::chrono::seconds{10}, get_atom_v,
+              static_cast<uint8_t>(gcs_table::kv), key)
+    .then(
+      [=](const std::string& address) {
+        auto colon = address.rfind(':');
+        if (colon == std::string::npos || colon == 0
+            || address.size() - colon > 6)
+          return;
+        uint32_t port = 0;
+        for (auto c : address.substr(colon + 1)) {
+          if (c < '0' || c > '9')
+            return;
+          port = port * 10 + static_cast<uint32_t>(c - '0');
+        }
+        if (port == 0 || port > 65535)
+          return;
+        auto mm = self->system().middleman().actor_handle();
+        self
+          ->request(mm, std::chrono::seconds{10}, caf::connect_atom_v,
+                    address.substr(0, colon), static_cast<uint16_t>(port))
+          .then([](const caf::node_id&, const caf::strong_actor_ptr&,
+                   const std::set<std::string>&) {},
+                [](const caf::error&) {
+                  // Unreachable: the route through the nodes stays.
+                });
+      },
+      [](const caf::error&) {
+        // No endpoint named: the route through the nodes stays.
+      });
+}
+
 } // namespace
+
+std::string owner_endpoint_key(const caf::node_id& node) {
+  return "owner-endpoint/" + caf::to_string(node);
+}
 
 worker_actor::behavior_type
 worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
@@ -304,6 +358,7 @@ worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
   auto& st = self->state;
   st.index = index;
   st.raylet = raylet;
+  st.gcs = gcs;
   st.queue = std::make_shared<task_queue>();
   st.executor = std::thread{execute_loop,     st.queue,
                             index,            std::move(raylet),
@@ -313,6 +368,9 @@ worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
   return {
     [=](execute_atom, std::vector<task_assignment>& batch) {
       auto& st = self->state;
+      for (auto& a : batch)
+        if (a.owner)
+          link_owner(self, a.owner);
       auto refused = st.queue->push_all(batch);
       // While the running task blocks, new tasks go back to be placed anew
       // (one may be what the blocked task waits for).

@@ -5,10 +5,13 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
+#include <caf/node_id.hpp>
 
 #include "object_store/local_objects.hpp"
 #include "proto/gcs_router.hpp"
@@ -76,7 +79,18 @@ struct worker_state {
   std::thread executor;
   uint32_t index = 0;
   raylet_actor raylet;
+  gcs_router gcs;
+  /// Processes owning results of tasks run here that this process
+  /// connected to (or tried to), so that their results go there directly.
+  std::set<caf::node_id> owners_linked;
+  caf::node_id last_owner;
 };
+
+/// The key of the GCS kv row naming where the process with CAF node ID
+/// `node` accepts connections ("host:port"): a driver writes it, and the
+/// worker processes that run its tasks connect there, so that its results
+/// do not travel through the head and the node on their way.
+std::string owner_endpoint_key(const caf::node_id& node);
 
 /// How a worker process hands a large result to its node without sending
 /// its bytes: writes it into the node's shared-memory arena and seals it
