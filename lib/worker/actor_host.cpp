@@ -103,20 +103,34 @@ void reply(host_pointer self) {
 }
 
 void drain(host_pointer self) {
-  // A call that runs long sends what the batch gathered first: results wait
-  // for the rest of their batch only briefly.
+  // Results wait for the rest of their batch only briefly: what the batch
+  // gathered goes out once it is older than this, and before a call that
+  // may run longer than this (one whose method did last time, or one never
+  // seen here), since nothing can send it while that call runs.
+  using clock = std::chrono::steady_clock;
   constexpr auto patience = std::chrono::microseconds{200};
   auto& st = self->state;
   auto& queue = st.queue;
-  auto start = std::chrono::steady_clock::now();
+  auto start = clock::now();
   while (!queue.empty() && queue.front().missing == 0) {
     auto call = std::move(queue.front());
     queue.pop_front();
-    run(self, call);
-    if (!st.replies.empty()
-        && std::chrono::steady_clock::now() - start > patience) {
+    auto known = st.ran_long.find(call.spec.function);
+    if (st.batching && !st.replies.empty()
+        && (known == st.ran_long.end() || known->second)) {
       reply(self);
-      start = std::chrono::steady_clock::now();
+      start = clock::now();
+    }
+    auto began = clock::now();
+    run(self, call);
+    auto now = clock::now();
+    if (known != st.ran_long.end())
+      known->second = now - began > patience;
+    else if (st.ran_long.size() < 1024)
+      st.ran_long.emplace(call.spec.function, now - began > patience);
+    if (!st.replies.empty() && now - start > patience) {
+      reply(self);
+      start = clock::now();
     }
   }
   reply(self);

@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -43,6 +44,11 @@ struct actor_host_state {
   std::deque<hosted_call> queue;
   std::vector<host_replies> replies;  // while a batch of calls runs
   bool batching = false;
+  /// Per method (by function name): whether its last call ran longer than
+  /// a batch's patience. Before a call of a method that did, or that never
+  /// ran here, the batch sends what it gathered, so a long call holds back
+  /// no earlier result.
+  std::unordered_map<std::string, bool> ran_long;
   object_store_actor store;
   gcs_router gcs;
   std::shared_ptr<local_objects> arena;  // may be null

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -123,6 +124,28 @@ struct worker_fixture {
       [&](call_result_atom, actor_id& actor, object_id& id,
           object_payload& payload) {
         result = call_result{actor, id, std::move(payload)};
+        got = true;
+      },
+      caf::after(max_wait) >> [] {});
+    REQUIRE_MESSAGE(got, "no call result");
+    return result;
+  }
+
+  /// The next answer of a host, batched or single, as a list.
+  std::vector<call_result> next_results() {
+    std::vector<call_result> result;
+    bool got = false;
+    (*self)->receive(
+      [&](call_result_atom, actor_id& actor, object_id& id,
+          object_payload& payload) {
+        result.push_back(call_result{actor, id, std::move(payload)});
+        got = true;
+      },
+      [&](call_result_atom, actor_id& actor, std::vector<object_id>& ids,
+          std::vector<object_payload>& payloads) {
+        REQUIRE_EQ(ids.size(), payloads.size());
+        for (size_t i = 0; i < ids.size(); ++i)
+          result.push_back(call_result{actor, ids[i], std::move(payloads[i])});
         got = true;
       },
       caf::after(max_wait) >> [] {});
@@ -312,41 +335,83 @@ TEST_CASE_FIXTURE(worker_fixture, "a batch of calls runs in order and is "
                                   "answered with one message") {
   auto host = spawn_host(creation("test.Counter", counter_ctor_signature,
                                   {value_arg(encode(10))}));
+  // Each method once alone first: a batch sends what it gathered before a
+  // method it has never run (which might run long).
+  call(host, add_call(1, value_arg(encode(0))));
+  call(host, method_call(2, "test.Counter::nope", 1, {}));
+  call(host, method_call(3, "test.Counter::get", counter_get_signature, {}));
+  for (int i = 0; i < 3; ++i)
+    next_result();
   caf::anon_send(host, call_atom_v,
                  std::vector<task_spec>{
-                   add_call(1, value_arg(encode(1))),
-                   method_call(2, "test.Counter::nope", 1, {}),
-                   add_call(3, value_arg(encode(2))),
-                   method_call(4, "test.Counter::get", counter_get_signature,
+                   add_call(4, value_arg(encode(1))),
+                   method_call(5, "test.Counter::nope", 1, {}),
+                   add_call(6, value_arg(encode(2))),
+                   method_call(7, "test.Counter::get", counter_get_signature,
                                {})},
                  me());
-  std::vector<object_id> ids;
-  std::vector<object_payload> payloads;
-  bool got = false;
-  (*self)->receive(
-    [&](call_result_atom, actor_id& actor, std::vector<object_id>& xs,
-        std::vector<object_payload>& ys) {
-      CHECK(actor == counter_id);
-      ids = std::move(xs);
-      payloads = std::move(ys);
-      got = true;
-    },
-    caf::after(max_wait) >> [] {});
-  REQUIRE_MESSAGE(got, "no batched call result");
-  REQUIRE_EQ(ids.size(), 4u);
-  REQUIRE_EQ(payloads.size(), 4u);
-  for (uint64_t n = 1; n <= 4; ++n)
-    CHECK(ids[n - 1] == (object_id{task_id{9, n}, 1}));
-  CHECK_EQ(decode<int>(payloads[0].data), 11);
-  CHECK_EQ(payloads[1].error_code,
+  auto batch = next_results();
+  REQUIRE_EQ(batch.size(), 4u);
+  for (uint64_t n = 4; n <= 7; ++n)
+    CHECK(batch[n - 4].id == (object_id{task_id{9, n}, 1}));
+  CHECK_EQ(decode<int>(batch[0].payload.data), 11);
+  CHECK_EQ(batch[1].payload.error_code,
            static_cast<uint8_t>(errc::unknown_function));
-  CHECK_EQ(decode<int>(payloads[2].data), 13);
-  CHECK_EQ(decode<int>(payloads[3].data), 13);
+  CHECK_EQ(decode<int>(batch[2].payload.data), 13);
+  CHECK_EQ(decode<int>(batch[3].payload.data), 13);
   // A single call after the batch is answered alone.
-  call(host, method_call(5, "test.Counter::get", counter_get_signature, {}));
+  call(host, method_call(8, "test.Counter::get", counter_get_signature, {}));
   auto r = next_result();
-  CHECK(r.id == (object_id{task_id{9, 5}, 1}));
+  CHECK(r.id == (object_id{task_id{9, 8}, 1}));
   CHECK_EQ(decode<int>(r.payload.data), 13);
+}
+
+TEST_CASE_FIXTURE(worker_fixture, "a batch sends its results before a call "
+                                  "that may run long") {
+  auto& pauses = gate::pauses();
+  pauses.close();
+  auto host = spawn_host(creation("test.Counter", counter_ctor_signature,
+                                  {value_arg(encode(10))}));
+  auto pause = [](uint64_t n, int how) {
+    return method_call(n, "test.Counter::pause", counter_pause_signature,
+                       {value_arg(encode(how))});
+  };
+  // pause never ran here: add's result goes out before it starts, so the
+  // caller has it while pause waits at the gate.
+  caf::anon_send(host, call_atom_v,
+                 std::vector<task_spec>{add_call(1, value_arg(encode(1))),
+                                        pause(2, 1),
+                                        add_call(3, value_arg(encode(2)))},
+                 me());
+  auto first = next_results();
+  REQUIRE_EQ(first.size(), 1u);
+  CHECK(first[0].id == (object_id{task_id{9, 1}, 1}));
+  CHECK_EQ(decode<int>(first[0].payload.data), 11);
+  // The pause runs for more than the batch's patience (200 us).
+  std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  pauses.release();
+  std::vector<call_result> rest;
+  while (rest.size() < 2)
+    for (auto& x : next_results())
+      rest.push_back(std::move(x));
+  REQUIRE_EQ(rest.size(), 2u);
+  CHECK_EQ(decode<int>(rest[0].payload.data), 11);
+  CHECK_EQ(decode<int>(rest[1].payload.data), 13);
+  // pause is known to run long now: the next batch again sends add's
+  // result before the pause starts.
+  pauses.close();
+  caf::anon_send(host, call_atom_v,
+                 std::vector<task_spec>{add_call(4, value_arg(encode(1))),
+                                        pause(5, 1)},
+                 me());
+  first = next_results();
+  REQUIRE_EQ(first.size(), 1u);
+  CHECK(first[0].id == (object_id{task_id{9, 4}, 1}));
+  CHECK_EQ(decode<int>(first[0].payload.data), 14);
+  pauses.release();
+  auto last = next_results();
+  REQUIRE_EQ(last.size(), 1u);
+  CHECK(last[0].id == (object_id{task_id{9, 5}, 1}));
 }
 
 TEST_CASE_FIXTURE(worker_fixture, "a failing method call fails alone; the "

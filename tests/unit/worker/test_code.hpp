@@ -21,6 +21,7 @@ constexpr uint64_t throw_signature = 102;
 constexpr uint64_t counter_ctor_signature = 201;
 constexpr uint64_t counter_add_signature = 202;
 constexpr uint64_t counter_get_signature = 203;
+constexpr uint64_t counter_pause_signature = 204;
 
 /// Holds "test.gate" tasks until opened: lets a test keep a worker busy.
 struct gate {
@@ -30,6 +31,12 @@ struct gate {
   int entered = 0;
 
   static gate& instance() {
+    static gate g;
+    return g;
+  }
+
+  /// The gate of "test.Counter::pause" calls, apart from "test.gate"'s.
+  static gate& pauses() {
     static gate g;
     return g;
   }
@@ -50,6 +57,11 @@ struct gate {
     std::lock_guard<std::mutex> guard{mtx};
     open = true;
     cv.notify_all();
+  }
+
+  void close() {
+    std::lock_guard<std::mutex> guard{mtx};
+    open = false;
   }
 };
 
@@ -90,6 +102,14 @@ inline void register_test_code() {
     counter.construct = [](const arg_blobs& args) -> std::shared_ptr<void> {
       return std::make_shared<int>(decode<int>(args.at(0)));
     };
+    // Waits at gate::pauses(), then answers the count.
+    counter.methods.push_back(method_entry{
+      "pause", counter_pause_signature, "int",
+      [](void* self, const arg_blobs&) {
+        gate::pauses().pass();
+        return encode(*static_cast<int*>(self));
+      },
+      "pause-ptr"});
     counter.methods.push_back(method_entry{
       "get", counter_get_signature, "",
       [](void* self, const arg_blobs&) {
