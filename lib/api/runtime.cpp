@@ -31,6 +31,7 @@
 #include "cluster/directory.hpp"
 #include "cluster/node_agent.hpp"
 #include "worker/process.hpp"
+#include "worker/worker.hpp"
 #include "api/detail/waiters.hpp"
 #include "gcs/gcs_client.hpp"
 #include "object_store/object_store.hpp"
@@ -118,6 +119,18 @@ void stop(runtime& r) {
   // on a published actor, CAF-NOTES pitfall 7).
   // An actor's worker process stops the actor it hosts.
   auto hosted = role == "worker" ? r.published : caf::actor{};
+  if (driver && r.published && !r.gcs.router().empty()) {
+    // The endpoint this driver named for its results goes with it.
+    auto key = owner_endpoint_key(r.sys->node());
+    caf::scoped_actor self{*r.sys};
+    self
+      ->request(r.gcs.router().shard_for(key), std::chrono::seconds{1},
+                delete_atom_v, static_cast<uint8_t>(gcs_table::kv), key)
+      .receive([](ok_atom) {},
+               [](const caf::error&) {
+                 // Unreachable GCS: the row stays, and names a dead port.
+               });
+  }
   if (r.published)
     static_cast<void>(r.sys->middleman().unpublish(r.published, r.cfg.port));
   r.published = nullptr;
