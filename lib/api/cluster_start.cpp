@@ -379,8 +379,9 @@ void start_worker(runtime& r) {
   }
   // Its results go to the node's store (and small ones to their owners):
   // no copy stays in this process, where nobody would ever release it.
+  // In the I/O thread: the process exists to run what arrives over TCP.
   r.worker = spawn_worker(sys, r.cfg.worker_index, r.raylet, r.store,
-                          r.gcs.router(), nullptr, std::move(place));
+                          r.gcs.router(), nullptr, std::move(place), true);
   caf::anon_send(r.raylet, register_atom_v, r.cfg.worker_index, r.worker,
                  static_cast<int32_t>(::getpid()));
 }

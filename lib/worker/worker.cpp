@@ -6,6 +6,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
+#include <caf/io/typed_broker.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -297,12 +298,11 @@ void execute_loop(std::shared_ptr<task_queue> queue, uint32_t index,
   ctx.raylet = nullptr;
 }
 
-using worker_pointer = worker_actor::stateful_pointer<worker_state>;
-
 /// Connects this process to the process of `owner`'s node, once, if that
 /// process named an endpoint in the GCS. Until then (and if it named none)
 /// results to it take the route its handle came by, through the nodes.
-void link_owner(worker_pointer self, const caf::actor& owner) {
+template <class Self>
+void link_owner(Self* self, const caf::actor& owner) {
   auto& st = self->state;
   auto node = owner.node();
   if (node == st.last_owner)
@@ -345,16 +345,11 @@ void link_owner(worker_pointer self, const caf::actor& owner) {
       });
 }
 
-} // namespace
-
-std::string owner_endpoint_key(const caf::node_id& node) {
-  return "owner-endpoint/" + caf::to_string(node);
-}
-
+template <class Self>
 worker_actor::behavior_type
-worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
-       raylet_actor raylet, object_store_actor store, gcs_router gcs,
-       std::shared_ptr<local_objects> arena, result_placer place) {
+worker_behavior(Self* self, uint32_t index, raylet_actor raylet,
+                object_store_actor store, gcs_router gcs,
+                std::shared_ptr<local_objects> arena, result_placer place) {
   auto& st = self->state;
   st.index = index;
   st.raylet = raylet;
@@ -385,11 +380,47 @@ worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
   };
 }
 
+/// The worker as a broker: it runs in the middleman's I/O thread, which
+/// receives its tasks, so a task arriving over TCP reaches the executor
+/// without waking a scheduler thread first.
+template <class... Sigs>
+caf::io::typed_broker<Sigs...> broker_of(caf::typed_actor<Sigs...>*);
+
+using worker_broker_pointer = caf::stateful_actor<
+  worker_state, decltype(broker_of(static_cast<worker_actor*>(nullptr)))>*;
+
+worker_actor::behavior_type
+worker_broker(worker_broker_pointer self, uint32_t index, raylet_actor raylet,
+              object_store_actor store, gcs_router gcs,
+              std::shared_ptr<local_objects> arena, result_placer place) {
+  return worker_behavior(self, index, std::move(raylet), std::move(store),
+                         std::move(gcs), std::move(arena), std::move(place));
+}
+
+} // namespace
+
+std::string owner_endpoint_key(const caf::node_id& node) {
+  return "owner-endpoint/" + caf::to_string(node);
+}
+
+worker_actor::behavior_type
+worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
+       raylet_actor raylet, object_store_actor store, gcs_router gcs,
+       std::shared_ptr<local_objects> arena, result_placer place) {
+  return worker_behavior(self, index, std::move(raylet), std::move(store),
+                         std::move(gcs), std::move(arena), std::move(place));
+}
+
 worker_actor spawn_worker(caf::actor_system& sys, uint32_t index,
                           raylet_actor raylet, object_store_actor store,
                           gcs_router gcs,
                           std::shared_ptr<local_objects> arena,
-                          result_placer place) {
+                          result_placer place, bool in_io_thread) {
+  if (in_io_thread && sys.has_middleman())
+    return sys.middleman().spawn_broker(worker_broker, index,
+                                        std::move(raylet), std::move(store),
+                                        std::move(gcs), std::move(arena),
+                                        std::move(place));
   return sys.spawn(worker, index, std::move(raylet), std::move(store),
                    std::move(gcs), std::move(arena), std::move(place));
 }

@@ -108,11 +108,15 @@ worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
        raylet_actor raylet, object_store_actor store, gcs_router gcs,
        std::shared_ptr<local_objects> arena, result_placer place);
 
+/// Spawns a worker; `in_io_thread` (a worker process, with the middleman
+/// loaded) runs it in the middleman's I/O thread as a broker, where the
+/// tasks it is sent arrive.
 worker_actor spawn_worker(caf::actor_system& sys, uint32_t index,
                           raylet_actor raylet, object_store_actor store,
                           gcs_router gcs,
                           std::shared_ptr<local_objects> arena = nullptr,
-                          result_placer place = nullptr);
+                          result_placer place = nullptr,
+                          bool in_io_thread = false);
 
 /// Records a failed task in the GCS errors table (fire and forget).
 // report_error: see proto/record_codec.hpp.
