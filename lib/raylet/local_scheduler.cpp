@@ -68,16 +68,24 @@ void local_scheduler::unreserve(const resource_map& demand) {
   give_back(demand);
 }
 
+// Two queued tasks to a block of the ready deque (libstdc++ gives an
+// element over 256 bytes a block of its own).
+static_assert(sizeof(local_scheduler::queued_task) <= 256,
+              "a queued task outgrew half a deque block");
+
 void local_scheduler::submit(task_spec spec,
                              std::vector<object_id>& subscribe) {
   queued_task task;
-  task.resolved.resize(spec.args.size());
-  task.filled.resize(spec.args.size(), 0);
   auto slot = next_slot_++;
   for (auto& arg : spec.args) {
     if (arg.kind != static_cast<uint8_t>(arg_kind::resolved))
       continue;
-    ++task.missing;
+    if (!task.refs) {
+      task.refs = std::make_unique<ref_args>();
+      task.refs->resolved.resize(spec.args.size());
+      task.refs->filled.resize(spec.args.size(), 0);
+    }
+    ++task.refs->missing;
     auto& slots = waiting_on_[arg.ref];
     if (slots.empty())
       subscribe.push_back(arg.ref);
@@ -85,7 +93,7 @@ void local_scheduler::submit(task_spec spec,
       slots.push_back(slot);
   }
   task.spec = std::move(spec);
-  if (task.missing == 0)
+  if (task.missing() == 0)
     ready_.emplace_back(std::move(task));
   else
     waiting_.emplace(slot, std::move(task));
@@ -103,16 +111,17 @@ void local_scheduler::object_ready(const object_id& id,
     if (j == waiting_.end())
       continue;
     auto& task = j->second;
+    auto& refs = *task.refs;  // it waits: it has argument refs
     for (size_t k = 0; k < task.spec.args.size(); ++k) {
       auto& arg = task.spec.args[k];
       if (arg.kind == static_cast<uint8_t>(arg_kind::resolved)
-          && arg.ref == id && !task.filled[k]) {
-        task.resolved[k] = payload;
-        task.filled[k] = 1;
-        --task.missing;
+          && arg.ref == id && !refs.filled[k]) {
+        refs.resolved[k] = payload;
+        refs.filled[k] = 1;
+        --refs.missing;
       }
     }
-    if (task.missing == 0) {
+    if (refs.missing == 0) {
       ready_.emplace_back(std::move(task));
       waiting_.erase(j);
     }
@@ -148,8 +157,9 @@ local_scheduler::dispatch(uint32_t& want_workers) {
     ++slot.in_flight;
     slot.steal_dry = false;
     ++running_;
-    result.push_back(
-      assignment{w, std::move(i->spec), std::move(i->resolved)});
+    result.push_back(assignment{
+      w, std::move(i->spec),
+      i->refs ? std::move(i->refs->resolved) : std::vector<object_payload>{}});
     return ready_.erase(i);
   };
   for (auto i = ready_.begin();

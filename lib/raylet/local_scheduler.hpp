@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -17,11 +18,23 @@ namespace cafray {
 /// until it resumes, so nested task graphs cannot starve the pool.
 class local_scheduler {
 public:
-  struct queued_task {
-    task_spec spec;
+  /// The values of a queued task's argument refs, as they become ready.
+  struct ref_args {
     std::vector<object_payload> resolved;  // aligned with spec.args
     std::vector<uint8_t> filled;
     size_t missing = 0;
+  };
+
+  /// A task in the queue. Only a task with argument refs carries `refs`:
+  /// the element then stays within 256 bytes, two to a deque block, which
+  /// is what a million queued tasks cost here.
+  struct queued_task {
+    task_spec spec;
+    std::unique_ptr<ref_args> refs;
+
+    size_t missing() const noexcept {
+      return refs ? refs->missing : 0;
+    }
   };
 
   struct assignment {
