@@ -45,13 +45,15 @@ std::string node_key(const node_id& id) {
 }
 
 /// Writes a member's row of the GCS nodes table.
-void record_node(dir_pointer self, const member_info& m, bool alive) {
+void record_node(dir_pointer self, const member_info& m, bool alive,
+                 bool draining = false) {
   node_record rec;
   rec.id = m.id;
   rec.address = m.host + ":" + std::to_string(m.port);
   rec.total = m.total;
   rec.available = alive ? m.total : resource_map{};
   rec.alive = alive;
+  rec.draining = alive && draining;
   rec.updated_ns = wall_ns();
   self->state.gcs.put_batch(gcs_table::nodes,
                             {kv_entry{node_key(m.id), encode_record(rec)}});
@@ -167,6 +169,7 @@ cluster_directory(dir_pointer self, gcs_router gcs, scheduler_actor global) {
         if (m.info.id == info.id) {
           m.info = info;
           m.alive = true;
+          m.draining = false;
           known = true;
         }
       if (!known)
@@ -192,6 +195,15 @@ cluster_directory(dir_pointer self, gcs_router gcs, scheduler_actor global) {
           broadcast(self);
         }
     },
+    [=](drain_atom, const node_id& id) {
+      // The node stays a member (peers still pull its objects) until it
+      // leaves; its raylet tells the global scheduler itself.
+      for (auto& m : self->state.members)
+        if (m.alive && m.info.id == id && !m.draining) {
+          m.draining = true;
+          record_node(self, m.info, true, true);
+        }
+    },
     [=](members_atom) { return live_members(self); },
     [=](status_atom) -> caf::result<cluster_status> {
       auto& st = self->state;
@@ -202,6 +214,7 @@ cluster_directory(dir_pointer self, gcs_router gcs, scheduler_actor global) {
         node_status ns;
         ns.member = st.members[i].info;
         ns.alive = st.members[i].alive;
+        ns.draining = st.members[i].alive && st.members[i].draining;
         round->result.nodes.push_back(std::move(ns));
         if (!st.members[i].alive)
           continue;

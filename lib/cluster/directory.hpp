@@ -15,6 +15,7 @@ struct cluster_directory_state {
   struct member {
     member_info info;
     bool alive = true;
+    bool draining = false;  // leaving: takes no new work
   };
 
   gcs_router gcs;

@@ -108,6 +108,11 @@ struct runtime_config {
   /// Raylet heartbeat interval in ms.
   uint64_t heartbeat_interval_ms = 100;
 
+  /// A node that gets SIGTERM drains: it takes no new work, hands its
+  /// queued tasks to the global scheduler and lets its running tasks
+  /// finish for at most this many ms before it leaves.
+  uint64_t drain_timeout_ms = 5000;
+
   /// CAF scheduler threads; 0 uses the machine's core count.
   uint32_t scheduler_threads = 0;
 

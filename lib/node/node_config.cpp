@@ -230,6 +230,10 @@ std::vector<key_descriptor> make_descriptors() {
   xs.emplace_back(integer_key("cafray.heartbeat-interval-ms",
                               &rc::heartbeat_interval_ms, 1, 60000,
                               "Raylet heartbeat interval in ms."));
+  xs.emplace_back(integer_key("cafray.drain-timeout-ms",
+                              &rc::drain_timeout_ms, 0, 3600000,
+                              "On SIGTERM a node drains: running tasks get "
+                              "this many ms to finish before it leaves."));
   xs.emplace_back(integer_key("cafray.gcs.shards", &rc::gcs_shards, 1, 256,
                               "Number of GCS shards."));
   xs.emplace_back(integer_key("cafray.gcs.replicas", &rc::gcs_replicas, 1, 16,

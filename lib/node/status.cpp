@@ -38,15 +38,21 @@ std::string bytes(uint64_t n) {
 std::string render_status(const std::string& address,
                           const cluster_status& status) {
   size_t alive = 0;
-  for (auto& n : status.nodes)
+  size_t draining = 0;
+  for (auto& n : status.nodes) {
     alive += n.alive ? 1 : 0;
-  std::string out = fmt::format("cluster at {}: {} nodes, {} alive\n", address,
+    draining += n.alive && n.draining ? 1 : 0;
+  }
+  std::string out = fmt::format("cluster at {}: {} nodes, {} alive", address,
                                 status.nodes.size(), alive);
+  if (draining > 0)
+    out += fmt::format(" ({} draining)", draining);
+  out += "\n";
   for (auto& n : status.nodes) {
     auto& m = n.member;
     out += fmt::format("node {} {} {}:{} {}", to_string(m.id).substr(0, 12),
                        m.head ? "head" : "node", m.host, m.port,
-                       n.alive ? "alive" : "dead");
+                       !n.alive ? "dead" : n.draining ? "draining" : "alive");
     // Resources: available/total, CPU first.
     auto& avail = n.answered ? n.load.available : resource_map{};
     out += fmt::format(" CPU {}/{}", amount(avail, "CPU"),

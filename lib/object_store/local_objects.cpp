@@ -241,6 +241,17 @@ bool local_objects::find_all(const std::vector<object_id>& ids,
   return true;
 }
 
+std::vector<object_id> local_objects::sealed_ids() const {
+  std::vector<object_id> result;
+  for (auto& s : shards_) {
+    std::lock_guard guard{s.mtx};
+    for (auto& [id, e] : s.objects)
+      if (e.sealed)
+        result.push_back(id);
+  }
+  return result;
+}
+
 bool local_objects::contains(const object_id& id) const {
   auto& s = shard_of(id);
   std::lock_guard guard{s.mtx};

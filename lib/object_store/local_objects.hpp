@@ -144,6 +144,10 @@ public:
 
   bool contains(const object_id& id) const;
 
+  /// The IDs of the sealed objects (a node that leaves copies them to
+  /// another node first).
+  std::vector<object_id> sealed_ids() const;
+
 private:
   static constexpr size_t shard_count = 16;
 

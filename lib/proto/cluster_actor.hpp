@@ -60,12 +60,13 @@ struct node_status {
   bool answered = false;  // load and store figures below are valid
   load_report load;
   store_stats store;
+  bool draining = false;  // alive, leaving: takes no new work
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_status& x) {
   return f(caf::meta::type_name("node_status"), x.member, x.alive, x.answered,
-           x.load, x.store);
+           x.load, x.store, x.draining);
 }
 
 /// The cluster as `caf-node status` shows it.
@@ -91,6 +92,10 @@ using cluster_actor = caf::typed_actor<
   caf::replies_to<attach_atom, std::string>::with<cluster_welcome>,
   // A node leaves gracefully.
   caf::reacts_to<leave_atom, node_id>,
+  // A node starts to leave: it drains (takes no new work, finishes what
+  // runs); the nodes table and the status show it draining until it
+  // leaves.
+  caf::reacts_to<drain_atom, node_id>,
   // The current members.
   caf::replies_to<members_atom>::with<std::vector<member_info>>,
   // Nodes, their load and stores, and actors by state.

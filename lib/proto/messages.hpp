@@ -165,12 +165,13 @@ struct node_record {
   resource_map available;
   bool alive = true;
   int64_t updated_ns = 0;
+  bool draining = false;  // alive, but takes no new work (SIGTERM)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_record& x) {
   return f(caf::meta::type_name("node_record"), x.id, x.address, x.total,
-           x.available, x.alive, x.updated_ns);
+           x.available, x.alive, x.updated_ns, x.draining);
 }
 
 /// A row of the GCS jobs table.
@@ -271,6 +272,21 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, load_report& x) {
   return f(caf::meta::type_name("load_report"), x.node, x.total, x.available,
            x.queued, x.running, x.workers);
+}
+
+/// What a raylet did while it drained (a node leaving on SIGTERM).
+struct drain_report {
+  uint64_t handed_back = 0;  // queued here, not started: to the scheduler
+  uint64_t redirected = 0;   // arrived while draining: to the scheduler
+  uint64_t finished = 0;     // ran to completion while draining
+  uint64_t retried = 0;      // still running at the timeout: run elsewhere
+  uint64_t failed = 0;       // still running at the timeout, no retries left
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, drain_report& x) {
+  return f(caf::meta::type_name("drain_report"), x.handed_back, x.redirected,
+           x.finished, x.retried, x.failed);
 }
 
 /// Counters of an object store.

@@ -95,7 +95,16 @@ using raylet_actor = caf::typed_actor<
   // A worker process started for slot `n` runs (its pid, for reaping).
   caf::reacts_to<register_atom, uint32_t, worker_actor, int32_t>,
   // Internal: worker process `n` should have registered by now.
-  caf::reacts_to<timeout_atom, uint32_t>>;
+  caf::reacts_to<timeout_atom, uint32_t>,
+  // The node leaves (SIGTERM): the raylet tells the global scheduler to
+  // place nothing here, hands every task queued and not started to it
+  // (and every task that arrives from now on), lets the running ones
+  // finish for at most this many milliseconds, and answers what it did.
+  // Tasks still running then run again elsewhere while their retries
+  // last; the others fail with worker_died at their owner.
+  caf::replies_to<drain_atom, uint64_t>::with<drain_report>,
+  // Internal: the drain's time is up.
+  caf::reacts_to<drain_atom, timeout_atom>>;
 
 /// Hosts one class-based actor instance. Calls run one at a time in mailbox
 /// order; results go to the caller's core worker as

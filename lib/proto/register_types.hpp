@@ -92,6 +92,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(cafray, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(cafray, (cafray::cluster_actor))
   // Actors in worker processes of their own (proto/raylet_actor.hpp).
   CAF_ADD_TYPE_ID(cafray, (cafray::actor_location))
+  // A node leaving on SIGTERM (proto/raylet_actor.hpp).
+  CAF_ADD_TYPE_ID(cafray, (cafray::drain_report))
 CAF_END_TYPE_ID_BLOCK(cafray)
 
 namespace cafray {

@@ -26,6 +26,8 @@ using scheduler_actor = caf::typed_actor<
   // An actor its raylet cannot host: passed to a node that offers its
   // resources, which answers (errc::infeasible if no node can).
   caf::replies_to<place_actor_atom, task_spec>::with<actor_location>,
+  // A node drains (it leaves): nothing is placed there any more.
+  caf::reacts_to<drain_atom, node_id>,
   // Number of tasks waiting for a feasible node.
   caf::replies_to<stats_atom>::with<uint64_t>>;
 

@@ -261,6 +261,41 @@ std::vector<local_scheduler::steal_request> local_scheduler::steals() {
   return result;
 }
 
+std::vector<task_spec> local_scheduler::take_queued() {
+  // Waiting tasks by slot number: the order they were submitted in.
+  std::vector<std::pair<uint64_t, queued_task*>> waiting;
+  waiting.reserve(waiting_.size());
+  for (auto& [slot, task] : waiting_)
+    waiting.emplace_back(slot, &task);
+  std::sort(waiting.begin(), waiting.end(),
+            [](auto& x, auto& y) { return x.first < y.first; });
+  std::vector<task_spec> result;
+  result.reserve(ready_.size() + waiting.size());
+  for (auto& task : ready_)
+    result.emplace_back(std::move(task.spec));
+  for (auto& [slot, task] : waiting)
+    result.emplace_back(std::move(task->spec));
+  ready_.clear();
+  waiting_.clear();
+  waiting_on_.clear();
+  return result;
+}
+
+std::vector<local_scheduler::steal_request>
+local_scheduler::drain_requests() {
+  std::vector<steal_request> result;
+  for (uint32_t w = 0; w < workers_.size(); ++w) {
+    auto& slot = workers_[w];
+    if (slot.status == worker_status::dead || slot.in_flight == 0)
+      continue;
+    slot.steal_pending = true;
+    // All of them: a worker gives back only what it has not started (a
+    // worker process still starting has started none).
+    result.push_back(steal_request{w, slot.in_flight});
+  }
+  return result;
+}
+
 void local_scheduler::worker_died(uint32_t worker) {
   if (worker >= workers_.size())
     return;

@@ -102,6 +102,15 @@ public:
   /// it while other CPUs idle.
   std::vector<steal_request> steals();
 
+  /// Draining (the node leaves): takes out every task queued here that has
+  /// not started, waiting for arguments or ready, oldest first, for the
+  /// caller to hand to the global scheduler. What runs stays.
+  std::vector<task_spec> take_queued();
+
+  /// Draining: asks every worker with tasks assigned to give back all it
+  /// has not started (answered by `handed_back`).
+  std::vector<steal_request> drain_requests();
+
   /// Tasks assigned to a worker and not finished (running or queued on it).
   uint32_t in_flight(uint32_t worker) const {
     return workers_[worker].in_flight;

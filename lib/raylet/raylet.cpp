@@ -124,6 +124,8 @@ void forget(raylet_state::process_slot& slot, const task_id& id) {
 
 void enqueue(raylet_pointer self, task_spec spec);
 
+} // namespace
+
 void send_steal(raylet_pointer self, uint32_t w, uint32_t count) {
   auto& st = self->state;
   if (!st.cfg.worker_processes || st.workers[w]) {
@@ -140,20 +142,23 @@ void send_steal(raylet_pointer self, uint32_t w, uint32_t count) {
   for (auto& spec : back)
     forget(slot, spec.id);
   st.sched->handed_back(w, back.size());
+  if (st.drain.active) {
+    drain_hand_back(self, std::move(back));
+    return;
+  }
   for (auto& spec : back)
     enqueue(self, std::move(spec));
 }
 
-/// A task lost with its worker process, and no retries left.
-void fail_lost_task(raylet_pointer self, const task_spec& spec) {
+void fail_lost_task(raylet_pointer self, const task_spec& spec,
+                    const std::string& message) {
   auto& st = self->state;
   object_payload failure;
   failure.error_code = static_cast<uint8_t>(errc::worker_died);
   failure.error.code = failure.error_code;
   failure.error.task = spec.id;
   failure.error.function = spec.function;
-  failure.error.message = "the worker process running the task died and "
-                          "no retries were left";
+  failure.error.message = message;
   failure.error.time_ns = now_ns();
   report_error(st.gcs, failure.error);
   std::vector<object_id> ids;
@@ -162,10 +167,15 @@ void fail_lost_task(raylet_pointer self, const task_spec& spec) {
     ids.push_back(spec.return_id(i));
     payloads.push_back(failure);
   }
+  if (auto i = st.owners.find(spec.id); i != st.owners.end()) {
+    caf::anon_send(i->second, ready_atom_v, ids, payloads);
+    st.owners.erase(i);
+  }
   caf::anon_send(st.store, put_atom_v, std::move(ids), std::move(payloads));
   st.ledger.finished(spec.id);
-  st.owners.erase(spec.id);
 }
+
+namespace {
 
 /// A worker process died (crashed, killed): its slot is gone; the task it
 /// ran is retried while its retries last, the ones queued behind it are
@@ -181,18 +191,28 @@ void on_worker_down(raylet_pointer self, uint32_t w) {
     st.cfg.factory.reap(slot.pid);
   if (st.stopping)
     return;
+  std::vector<task_spec> again;
   for (size_t i = 0; i < slot.assigned.size(); ++i) {
     auto& spec = slot.assigned[i];
     // Only the first one was running; the others had not started.
     if (i == 0) {
       if (spec.max_retries <= 0) {
-        fail_lost_task(self, spec);
+        fail_lost_task(self, spec,
+                       "the worker process running the task died and no "
+                       "retries were left");
         continue;
       }
       --spec.max_retries;
     }
-    enqueue(self, std::move(spec));
+    again.push_back(std::move(spec));
   }
+  if (st.drain.active) {
+    drain_hand_back(self, std::move(again));
+    drain_check(self);
+    return;
+  }
+  for (auto& spec : again)
+    enqueue(self, std::move(spec));
   dispatch(self);
 }
 
@@ -289,7 +309,11 @@ void admit(raylet_pointer self, task_spec& spec, bool may_spill,
            && st.sched->ready() + st.sched->waiting() + st.sched->running()
                 >= st.cfg.spill_backlog;
   };
-  if (may_spill && (!st.sched->feasible(spec.resources) || busy())) {
+  // A draining node takes nothing: what arrives goes on at once.
+  if (st.drain.active || (may_spill
+                          && (!st.sched->feasible(spec.resources) || busy()))) {
+    if (st.drain.active)
+      ++st.drain.report.redirected;
     record_task(self, spec, task_state::spilled);
     // Its owner travels with it: the node that runs it returns the result.
     auto i = st.owners.empty() ? st.owners.end() : st.owners.find(spec.id);
@@ -440,6 +464,11 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
       if (st.cfg.worker_processes && worker < st.processes.size())
         for (auto& id : ids)
           forget(st.processes[worker], id);
+      if (st.drain.active) {
+        if (!st.drain.answered)
+          st.drain.report.finished += ids.size();
+        drain_check(self);
+      }
       dispatch(self);
     },
     [=](blocked_atom, uint32_t worker) {
@@ -455,6 +484,11 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
         for (auto& spec : tasks)
           forget(st.processes[worker], spec.id);
       st.sched->handed_back(worker, tasks.size());
+      if (st.drain.active) {
+        drain_hand_back(self, std::move(tasks));
+        drain_check(self);
+        return;
+      }
       for (auto& spec : tasks)
         enqueue(self, std::move(spec));
       dispatch(self);
@@ -498,6 +532,10 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
     [=](members_atom, uint32_t count) {
       self->state.cluster_size = count;
     },
+    [=](drain_atom, uint64_t timeout_ms) -> caf::result<drain_report> {
+      return start_drain(self, timeout_ms);
+    },
+    [=](drain_atom, timeout_atom) { drain_timeout(self); },
     [=](timeout_atom, uint32_t index) {
       auto& st = self->state;
       if (index < st.workers.size() && !st.workers[index]

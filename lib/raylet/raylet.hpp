@@ -106,6 +106,13 @@ struct raylet_state {
   std::vector<process_slot> processes;
   std::unordered_map<caf::actor_addr, uint32_t> worker_by_addr;
   bool stopping = false;
+  /// The node leaves (drain_atom, raylet_drain.cpp): no new work is taken.
+  struct drain_books {
+    bool active = false;
+    bool answered = false;
+    drain_report report;
+    caf::typed_response_promise<drain_report> promise;
+  } drain;
 };
 
 /// A node's local scheduler (see local_scheduler for the policy). Tasks it

@@ -115,9 +115,13 @@ caf::result<actor_location> start_actor(raylet_pointer self, task_spec& spec,
   auto& st = self->state;
   auto feasible = st.sched->feasible(spec.resources);
   auto processes = static_cast<bool>(st.cfg.factory.actor_process);
-  if (may_place && st.global && st.cluster_size > 1
-      && (!feasible
-          || (processes && !free_now(st.sched->available(), spec.resources))))
+  // A draining node hosts no new actor: the global scheduler places it.
+  if (st.global
+      && (st.drain.active
+          || (may_place && st.cluster_size > 1
+              && (!feasible
+                  || (processes
+                      && !free_now(st.sched->available(), spec.resources))))))
     return self->delegate(st.global, place_actor_atom_v, std::move(spec));
   if (!feasible)
     return make_error(errc::infeasible, "no node offers the resources of "

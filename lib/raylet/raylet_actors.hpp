@@ -19,6 +19,32 @@ void record_task(raylet_pointer self, const task_spec& spec, task_state s);
 /// Hands ready tasks to workers.
 void dispatch(raylet_pointer self);
 
+/// Asks worker `w` to give back up to `count` tasks it has not started.
+void send_steal(raylet_pointer self, uint32_t w, uint32_t count);
+
+/// A task lost with its worker: its results are the typed worker_died
+/// error (`message` says why), for the store and, if it has one, for the
+/// core worker that owns them.
+void fail_lost_task(raylet_pointer self, const task_spec& spec,
+                    const std::string& message);
+
+// -- draining (raylet_drain.cpp) ----------------------------------------------
+
+/// Starts draining: see raylet_actor's (drain_atom, milliseconds).
+caf::result<drain_report> start_drain(raylet_pointer self,
+                                      uint64_t timeout_ms);
+
+/// While draining: tasks this raylet held and had not started go to the
+/// global scheduler, with their owners, one message per owner.
+void drain_hand_back(raylet_pointer self, std::vector<task_spec> specs);
+
+/// While draining: answers the drain once nothing runs here any more.
+void drain_check(raylet_pointer self);
+
+/// The drain's time is up: answers it; tasks still running run again
+/// elsewhere while their retries last, the others fail.
+void drain_timeout(raylet_pointer self);
+
 /// Creates the actor `spec` describes, answering with where it runs. With
 /// `may_place` (a creation submitted on this node) in cluster mode, an actor
 /// whose resources this node lacks, or does not have free, goes to the

@@ -113,6 +113,11 @@ scheduler_actor::behavior_type global_scheduler(gs_pointer self) {
       // The chosen raylet answers the creator itself.
       return self->delegate(i->second, place_actor_atom_v, std::move(spec));
     },
+    [=](drain_atom, const node_id& node) {
+      // The raylet stays known (place messages already on their way still
+      // reach it, and it passes them back), but it is no candidate.
+      self->state.policy.remove_node(node);
+    },
     [=](stats_atom) { return static_cast<uint64_t>(self->state.policy.held()); },
   };
 }

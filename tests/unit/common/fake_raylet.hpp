@@ -64,6 +64,8 @@ inline raylet_actor::behavior_type fake_raylet(caf::actor observer,
     [](members_atom, uint32_t) {},
     [](register_atom, uint32_t, worker_actor&, int32_t) {},
     [](timeout_atom, uint32_t) {},
+    [](drain_atom, uint64_t) { return drain_report{}; },
+    [](drain_atom, timeout_atom) {},
   };
 }
 

@@ -65,6 +65,7 @@ max-workers = 32
 inline-threshold = 4096
 default-max-retries = 5
 heartbeat-interval-ms = 250
+drain-timeout-ms = 1500
 
 [cafray.gcs]
 shards = 4
@@ -95,6 +96,7 @@ heartbeat-interval = 100ms
   CHECK_EQ(rc.inline_threshold, 4096u);
   CHECK_EQ(rc.default_max_retries, 5);
   CHECK_EQ(rc.heartbeat_interval_ms, 250u);
+  CHECK_EQ(rc.drain_timeout_ms, 1500u);
   CHECK_EQ(rc.gcs_shards, 4u);
   CHECK_EQ(rc.gcs_replicas, 3u);
   CHECK_EQ(rc.gcs_lineage_max_tasks, 100000u);
@@ -217,6 +219,12 @@ TEST_CASE("impossible values are errors") {
   CHECK_EQ(parse_error("[cafray.gcs]\nshards = 1000\n"),
            "config/bad.ini:2: key 'cafray.gcs.shards': must be at most 256, "
            "got 1000");
+  CHECK_EQ(parse_error("[cafray]\ndrain-timeout-ms = 3600001\n"),
+           "config/bad.ini:2: key 'cafray.drain-timeout-ms': must be at most "
+           "3600000, got 3600001");
+  CHECK_EQ(parse_error("", {"--cafray.drain-timeout-ms=-1"}),
+           "command line: key 'cafray.drain-timeout-ms': expected a "
+           "non-negative integer, got -1");
   CHECK_EQ(parse_error("[cafray.gcs]\nreplicas = 0\n"),
            "config/bad.ini:2: key 'cafray.gcs.replicas': expected a positive "
            "integer, got 0");

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -209,4 +210,19 @@ TEST_CASE("concurrent producers and a watcher: every seal is heard once") {
   CHECK(w->count.load() == watched.size());
   CHECK(arena.size() == n);
   CHECK(arena.missing(ids).empty());
+}
+
+TEST_CASE("sealed_ids lists the sealed objects, not the watched ones") {
+  local_objects arena;
+  CHECK(arena.sealed_ids().empty());
+  arena.insert(oid(1), value("a"));
+  arena.insert(oid(2), value("b"));
+  auto w = std::make_shared<recorder>();
+  arena.watch({oid(3)}, w);
+  auto ids = arena.sealed_ids();
+  std::sort(ids.begin(), ids.end());
+  CHECK(ids == std::vector<object_id>{oid(1), oid(2)});
+  arena.release(oid(1));
+  CHECK(arena.sealed_ids() == std::vector<object_id>{oid(2)});
+  arena.unwatch({oid(3)}, w.get());
 }

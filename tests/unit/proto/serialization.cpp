@@ -152,12 +152,12 @@ void check_sample_error(const error_record& y) {
 
 } // namespace
 
-TEST_CASE("the type-ID block holds 58 plain types and 12 actor handles") {
+TEST_CASE("the type-ID block holds 59 plain types and 12 actor handles") {
   // When this fails, a type was added to register_types.hpp: give it a round
   // trip below (the chain's are in gcs_chain.cpp) and update the count.
-  CHECK_EQ(caf::id_block::cafray::end - caf::id_block::cafray::begin, 70);
+  CHECK_EQ(caf::id_block::cafray::end - caf::id_block::cafray::begin, 71);
   CHECK_EQ(caf::type_id<arena_objects>::value,
-           caf::id_block::cafray::end - 3);
+           caf::id_block::cafray::end - 4);
   CHECK_EQ(caf::type_id<job_id>::value, caf::id_block::cafray::begin);
   CHECK_EQ(caf::type_id<std::vector<uint8_t>>::value,
            caf::id_block::cafray::begin + 21);
@@ -170,9 +170,10 @@ TEST_CASE("the type-ID block holds 58 plain types and 12 actor handles") {
   CHECK_EQ(caf::type_id<gcs_chain_client_actor>::value,
            caf::id_block::cafray::begin + 58);
   CHECK_EQ(caf::type_id<store_peer>::value, caf::id_block::cafray::begin + 59);
-  CHECK_EQ(caf::type_id<cluster_actor>::value, caf::id_block::cafray::end - 2);
+  CHECK_EQ(caf::type_id<cluster_actor>::value, caf::id_block::cafray::end - 3);
   CHECK_EQ(caf::type_id<actor_location>::value,
-           caf::id_block::cafray::end - 1);
+           caf::id_block::cafray::end - 2);
+  CHECK_EQ(caf::type_id<drain_report>::value, caf::id_block::cafray::end - 1);
   CHECK_EQ(std::string{caf::type_name<task_spec>::value},
            "cafray::task_spec");
 }
@@ -370,6 +371,13 @@ TEST_CASE_FIXTURE(system_fixture,
   x.alive = false;
   x.updated_ns = 99;
   auto y = round_trip(x);
+  CHECK_FALSE(y.draining);
+  x.alive = true;
+  x.draining = true;
+  CHECK(round_trip(x).draining);
+  CHECK(round_trip(x).alive);
+  x.alive = false;
+  x.draining = false;
   CHECK(y.id == (node_id{5, 6}));
   CHECK_EQ(y.address, "10.0.0.7:4000");
   CHECK(y.total == resource_map{{"CPU", 8000}, {"memory", 1LL << 34}});
@@ -377,6 +385,21 @@ TEST_CASE_FIXTURE(system_fixture,
   CHECK_FALSE(y.alive);
   CHECK_EQ(y.updated_ns, 99);
   CHECK(round_trip(node_record{}).alive);
+}
+
+TEST_CASE_FIXTURE(system_fixture, "drain_report round trips") {
+  drain_report x;
+  x.handed_back = 7;
+  x.redirected = 1ULL << 40;
+  x.finished = 2;
+  x.retried = 3;
+  x.failed = ~0ULL;
+  auto y = round_trip(x);
+  CHECK_EQ(y.handed_back, 7u);
+  CHECK_EQ(y.redirected, 1ULL << 40);
+  CHECK_EQ(y.finished, 2u);
+  CHECK_EQ(y.retried, 3u);
+  CHECK_EQ(y.failed, ~0ULL);
 }
 
 TEST_CASE_FIXTURE(system_fixture, "job_record round trips") {
@@ -633,6 +656,7 @@ TEST_CASE_FIXTURE(system_fixture, "cluster membership types round trip") {
   ns.answered = true;
   ns.load.queued = 5;
   ns.store.bytes = 1ull << 40;
+  ns.draining = true;
   s.nodes = {ns};
   s.actors_by_state = {kv_entry{"alive", "4"}};
   auto s2 = round_trip(s);
@@ -640,6 +664,7 @@ TEST_CASE_FIXTURE(system_fixture, "cluster membership types round trip") {
   check_sample_member(s2.nodes[0].member);
   CHECK(!s2.nodes[0].alive);
   CHECK(s2.nodes[0].answered);
+  CHECK(s2.nodes[0].draining);
   CHECK_EQ(s2.nodes[0].load.queued, 5u);
   CHECK_EQ(s2.nodes[0].store.bytes, 1ull << 40);
   CHECK_EQ(s2.actors_by_state[0].value, "4");

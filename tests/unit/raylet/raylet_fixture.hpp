@@ -81,6 +81,9 @@ inline scheduler_actor::behavior_type fake_global(caf::actor observer) {
     [=](place_actor_atom, task_spec&) -> caf::result<actor_location> {
       return make_error(errc::infeasible, "fake global scheduler");
     },
+    [=](drain_atom, const node_id& node) {
+      caf::anon_send(observer, drain_atom_v, node);
+    },
     [=](stats_atom) { return uint64_t{0}; },
   };
 }

@@ -202,3 +202,30 @@ TEST_CASE_FIXTURE(scheduler_fixture, "a node that dies is no longer "
   }
   CHECK(held_one);
 }
+
+TEST_CASE_FIXTURE(scheduler_fixture, "a draining node is no longer chosen, "
+                                     "and a heartbeat does not bring it "
+                                     "back") {
+  auto a = spawn_fake_raylet("a");
+  auto b = spawn_fake_raylet("b");
+  caf::anon_send(global, register_atom_v, node_id{1, 1}, a,
+                 resource_map{{"CPU", 4000}, {"slot", 2000}});
+  caf::anon_send(global, register_atom_v, node_id{2, 2}, b,
+                 resource_map{{"CPU", 1000}, {"slot", 2000}});
+  caf::anon_send(global, drain_atom_v, node_id{1, 1});
+  load_report idle;
+  idle.node = node_id{1, 1};
+  idle.total = {{"CPU", 4000}, {"slot", 2000}};
+  idle.available = idle.total;
+  caf::anon_send(global, heartbeat_atom_v, idle);
+  for (uint64_t n = 1; n <= 4; ++n) {
+    caf::anon_send(global, spill_atom_v, make_task(n, {{"slot", 1000}}));
+    auto [label, placed] = next_placed();
+    CHECK_EQ(label, "b");
+    CHECK(placed.id == (task_id{4, n}));
+  }
+  // Once the last node offering the resource drains, tasks are held.
+  caf::anon_send(global, drain_atom_v, node_id{2, 2});
+  caf::anon_send(global, spill_atom_v, make_task(9, {{"slot", 1000}}));
+  CHECK_EQ(held(), 1u);
+}
