@@ -142,10 +142,8 @@ void send_steal(raylet_pointer self, uint32_t w, uint32_t count) {
   for (auto& spec : back)
     forget(slot, spec.id);
   st.sched->handed_back(w, back.size());
-  if (st.drain.active) {
-    drain_hand_back(self, std::move(back));
+  if (drain_takes(self, back))
     return;
-  }
   for (auto& spec : back)
     enqueue(self, std::move(spec));
 }
@@ -206,11 +204,8 @@ void on_worker_down(raylet_pointer self, uint32_t w) {
     }
     again.push_back(std::move(spec));
   }
-  if (st.drain.active) {
-    drain_hand_back(self, std::move(again));
-    drain_check(self);
+  if (drain_takes(self, again))
     return;
-  }
   for (auto& spec : again)
     enqueue(self, std::move(spec));
   dispatch(self);
@@ -484,11 +479,8 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
         for (auto& spec : tasks)
           forget(st.processes[worker], spec.id);
       st.sched->handed_back(worker, tasks.size());
-      if (st.drain.active) {
-        drain_hand_back(self, std::move(tasks));
-        drain_check(self);
+      if (drain_takes(self, tasks))
         return;
-      }
       for (auto& spec : tasks)
         enqueue(self, std::move(spec));
       dispatch(self);

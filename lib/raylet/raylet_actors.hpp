@@ -41,6 +41,11 @@ void drain_hand_back(raylet_pointer self, std::vector<task_spec> specs);
 /// While draining: answers the drain once nothing runs here any more.
 void drain_check(raylet_pointer self);
 
+/// Tasks that would be queued here again (handed back by a worker, or
+/// left by a dead one): while draining they go to the global scheduler
+/// instead (and the drain may be over); false if not draining.
+bool drain_takes(raylet_pointer self, std::vector<task_spec>& specs);
+
 /// The drain's time is up: answers it; tasks still running run again
 /// elsewhere while their retries last, the others fail.
 void drain_timeout(raylet_pointer self);

@@ -81,6 +81,14 @@ void drain_check(raylet_pointer self) {
     answer(self);
 }
 
+bool drain_takes(raylet_pointer self, std::vector<task_spec>& specs) {
+  if (!self->state.drain.active)
+    return false;
+  drain_hand_back(self, std::move(specs));
+  drain_check(self);
+  return true;
+}
+
 void drain_timeout(raylet_pointer self) {
   auto& st = self->state;
   if (!st.drain.active || st.drain.answered)

@@ -40,16 +40,7 @@ node2=$!
 await_line "$work/node1.log" 'running'
 await_line "$work/node2.log" 'running'
 
-status() {
-  timeout 10 "$node" status --address "$addr"
-}
-for _ in $(seq 50); do
-  status >"$work/status.txt" 2>&1 || true
-  grep -q '3 nodes, 3 alive' "$work/status.txt" && break
-  sleep 0.1
-done
-grep -q '3 nodes, 3 alive' "$work/status.txt" \
-  || fail "status: $(cat "$work/status.txt")"
+await_status '3 nodes, 3 alive'
 grep -qE 'node .* node .* special 1/1' "$work/status.txt" \
   || fail "status lacks node 2's special resource: $(cat "$work/status.txt")"
 echo "ok: status shows three live nodes"
@@ -244,13 +235,7 @@ bad "unknown key" "key 'cafray.nodes': unknown key" \
 
 # A node leaves on SIGTERM: it exits cleanly and the head marks it dead.
 kill -TERM "$node1"
-for _ in $(seq 50); do
-  kill -0 "$node1" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$node1" 2>/dev/null && fail "node 1 still runs 5 s after SIGTERM"
-rc=0
-wait "$node1" || rc=$?
+await_exit "$node1" "node 1" 5
 ((rc == 0)) || fail "node 1 exited with $rc"
 status >"$work/status.txt" 2>&1 || fail "status: $(cat "$work/status.txt")"
 grep -q '3 nodes, 2 alive' "$work/status.txt" \

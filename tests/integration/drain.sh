@@ -37,16 +37,7 @@ pids+=($!)
 member=$!
 await_line "$work/node.log" 'running'
 
-status() {
-  timeout 10 "$node" status --address "$addr"
-}
-for _ in $(seq 50); do
-  status >"$work/status.txt" 2>&1 || true
-  grep -q '2 nodes, 2 alive' "$work/status.txt" && break
-  sleep 0.1
-done
-grep -q '2 nodes, 2 alive' "$work/status.txt" \
-  || fail "status: $(cat "$work/status.txt")"
+await_status '2 nodes, 2 alive'
 echo "[${SECONDS}s] ok: head at $addr and a node (pid $member)"
 
 runs="$work/runs"
@@ -77,13 +68,7 @@ done
   "$(cat "$work/status.txt")"
 echo "[${SECONDS}s] ok: status showed the node draining"
 
-for _ in $(seq 120); do
-  kill -0 "$member" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$member" 2>/dev/null && fail "the node still runs 12 s after SIGTERM"
-rc=0
-wait "$member" || rc=$?
+await_exit "$member" "the node" 12
 ms=$(($(date +%s%3N) - signalled))
 ((rc == 0)) || fail "the node exited with $rc"
 ((ms < 8000)) || fail "the node took $ms ms to leave (drain timeout 8 s)"
@@ -133,13 +118,7 @@ echo "[${SECONDS}s] ok: status and the GCS show the node dead"
 
 # The head stops on SIGTERM as before, without hanging.
 kill -TERM "$head"
-for _ in $(seq 100); do
-  kill -0 "$head" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$head" 2>/dev/null && fail "the head still runs 10 s after SIGTERM"
-rc=0
-wait "$head" || rc=$?
+await_exit "$head" "the head" 10
 ((rc == 0)) || fail "the head exited with $rc"
 grep -q 'caf-node: draining' "$work/head.log" && fail "the head drained"
 echo "[${SECONDS}s] ok: the head stopped on SIGTERM"

@@ -37,3 +37,33 @@ await_line() {
   done
   fail "no line matching '$pattern' in $file"
 }
+
+# `caf-node status` of the head at $addr ($node is caf-node).
+status() {
+  timeout 10 "$node" status --address "$addr"
+}
+
+# Waits until the status holds a line matching PATTERN (at most 5 s); the
+# last status stays in $work/status.txt.
+await_status() {
+  local pattern=$1
+  for _ in $(seq 50); do
+    status >"$work/status.txt" 2>&1 || true
+    grep -qE "$pattern" "$work/status.txt" && return 0
+    sleep 0.1
+  done
+  fail "status never matched '$pattern': $(cat "$work/status.txt")"
+}
+
+# Waits until process PID (WHAT names it) ended, at most LIMIT s after it
+# was told to stop, and collects it into `rc`; fails if it still runs.
+await_exit() {
+  local pid=$1 what=$2 limit=$3
+  for _ in $(seq $((limit * 10))); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && fail "$what still runs $limit s after SIGTERM"
+  rc=0
+  wait "$pid" || rc=$?
+}
