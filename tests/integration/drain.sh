@@ -7,8 +7,10 @@
 # run notes its start and end in a file), the status shows the node
 # draining while the long task finishes, the node exits 0 within its drain
 # timeout and is dead in the status and the GCS nodes table; the results
-# it kept were copied to the head (tasks read them after it left); the
-# head then stops on SIGTERM too.
+# it kept were copied to the head (tasks read them after it left). A
+# second node drains with a timeout shorter than its tasks: the one
+# without retries fails with worker_died, the other runs on a third node.
+# The head then stops on SIGTERM too.
 # usage: drain.sh CAF_NODE BUILD_DIR
 set -euo pipefail
 node=$1
@@ -115,6 +117,50 @@ grep -qx "cluster at $addr: 2 nodes, 1 alive" "$work/status.txt" \
 grep -qE "^node .* node .* dead CPU" "$work/status.txt" \
   || fail "status after the drain: $(cat "$work/status.txt")"
 echo "[${SECONDS}s] ok: status and the GCS show the node dead"
+
+# A drain timeout shorter than the tasks: at the timeout the task without
+# retries fails with worker_died at its owner, the other is handed to the
+# global scheduler, held there (no node offers solo) and runs on a node
+# that joins later.
+late_runs="$work/late-runs"
+"$node" --cafray.role='"node"' --cafray.address="\"$addr\"" "${common[@]}" \
+  '--cafray.resources={solo = 2}' --cafray.drain-timeout-ms=300 \
+  >"$work/node2.log" 2>&1 &
+pids+=($!)
+node2=$!
+await_line "$work/node2.log" 'running'
+await_status '3 nodes, 2 alive'
+CAFRAY_ADDRESS=$addr \
+  CAFRAY_CODE="$build/tests/integration/libdrain_driver_code.so" \
+  timeout 120 "$build/tests/integration/drain_driver" "$late_runs" late \
+  >"$work/late.log" 2>&1 &
+driver=$!
+pids+=($driver)
+await_line "$late_runs" "^start 100 $node2\$"
+await_line "$late_runs" "^start 101 $node2\$"
+kill -TERM "$node2"
+await_exit "$node2" "node 2" 5
+((rc == 0)) || fail "node 2 exited with $rc"
+grep -qx 'caf-node: draining: 0 tasks handed back, 0 passed on on arrival, 0 running finished, 1 still running retried elsewhere, 1 failed' \
+  "$work/node2.log" || fail "node 2: $(cat "$work/node2.log")"
+"$node" --cafray.role='"node"' --cafray.address="\"$addr\"" "${common[@]}" \
+  '--cafray.resources={solo = 1}' >"$work/node3.log" 2>&1 &
+pids+=($!)
+node3=$!
+wait "$driver" || fail "late driver: $(cat "$work/late.log")"
+out=$(cat "$work/late.log")
+for line in 'late 100 error worker_died' 'late 101 10201'; do
+  grep -qx "$line" <<<"$out" || fail "late: no '$line' in: $out"
+done
+grep -qx "end 101 $node3" "$late_runs" \
+  || fail "the retried task did not run on node 3: $(cat "$late_runs")"
+(($(grep -c '^start 100 ' "$late_runs") == 1)) \
+  || fail "the task without retries ran again: $(cat "$late_runs")"
+echo "[${SECONDS}s] ok: at the drain timeout a task without retries failed" \
+  "with worker_died, one with retries ran on a node that joined later"
+kill -TERM "$node3"
+await_exit "$node3" "node 3" 10
+((rc == 0)) || fail "node 3 exited with $rc"
 
 # The head stops on SIGTERM as before, without hanging.
 kill -TERM "$head"

@@ -10,6 +10,10 @@
 //     draining R". Then passes every result to a task (run where the
 //     results' store copies are: the node's were handed to the head) and
 //     prints "second round C of N+1 correct".
+//   drain_driver FILE late
+//     two tasks needing {solo: 1} that sleep 3 s (keys 100 and 101), the
+//     first with no retries, the second with two; prints "submitted 2",
+//     then what get gives for each: "late 100 VALUE|error CODE".
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -138,15 +142,39 @@ int run(const std::string& path, int64_t n) {
   return 0;
 }
 
+int late(const std::string& path) {
+  auto once = cafray::task(noted_square)
+                .resources({{"solo", 1}})
+                .max_retries(0)
+                .remote(int64_t{100}, int64_t{3000}, path);
+  auto retried = cafray::task(noted_square)
+                   .resources({{"solo", 1}})
+                   .max_retries(2)
+                   .remote(int64_t{101}, int64_t{3000}, path);
+  std::cout << "submitted 2" << std::endl;
+  for (auto* ref : {&once, &retried}) {
+    auto key = ref == &once ? 100 : 101;
+    try {
+      auto v = cafray::get(*ref, std::chrono::seconds{60});
+      std::cout << "late " << key << " " << v << std::endl;
+    } catch (const cafray::error& e) {
+      std::cout << "late " << key << " error " << cafray::to_string(e.code())
+                << std::endl;
+    }
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::cerr << "usage: drain_driver FILE N\n";
+    std::cerr << "usage: drain_driver FILE N|late\n";
     return 2;
   }
   cafray::init();
-  auto rc = run(argv[1], std::atoll(argv[2]));
+  auto rc = std::string{argv[2]} == "late" ? late(argv[1])
+                                            : run(argv[1], std::atoll(argv[2]));
   cafray::shutdown();
   return rc;
 }
