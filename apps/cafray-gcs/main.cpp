@@ -22,7 +22,7 @@ constexpr const char* usage =
   "              [--grace-ms=20] [--check-ms=25] [--shard=0]\n"
   "  replica     --id=N --dir=D --coordinator=HOST:PORT [--port=0]\n"
   "              [--heartbeat-ms=50] [--max-map-mb=1024] [--sync=0]\n"
-  "              [--batch-writes=64] [--ack-every=256]\n"
+  "              [--batch-writes=64] [--ack-every=256] [--io-thread=1]\n"
   "  load        --coordinator=HOST:PORT --history=F [--writers=1]\n"
   "              [--client=1] [--ops=1000] [--keys=1000] [--seed=1]\n"
   "              [--unique-keys=0] [--stop-file=F]\n"
@@ -47,7 +47,7 @@ const std::vector<role>& roles() {
      run_coordinator},
     {"replica",
      {"id", "dir", "coordinator", "port", "heartbeat-ms", "max-map-mb",
-      "sync", "batch-writes", "ack-every"},
+      "sync", "batch-writes", "ack-every", "io-thread"},
      run_replica},
     {"load",
      {"coordinator", "history", "writers", "client", "ops", "keys", "seed",

@@ -97,6 +97,8 @@ int run_replica(caf::actor_system& sys, arguments& args) {
   storage.map_size = std::min(storage.map_size, storage.max_map_size);
   storage.sync = args.number("sync", 0) != 0;
   options.detached = storage.sync;
+  // The replica is this process's work: it runs where its messages arrive.
+  options.in_io_thread = args.number("io-thread", 1) != 0;
   if (!args.error().empty() || id == 0 || dir.empty() || !where
       || port > 65535 || options.max_batch_writes == 0
       || options.ack_every == 0) {

@@ -6,6 +6,8 @@
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/typed_broker.hpp>
 #include <caf/message_view.hpp>
 #include <caf/send.hpp>
 #include <caf/spawn_options.hpp>
@@ -20,12 +22,14 @@ namespace cafray {
 
 namespace {
 
-void log(gcs_replica_pointer self, const std::string& what) {
+template <class Self>
+void log(Self* self, const std::string& what) {
   fmt::print(stderr, "[gcs_replica {}] {}\n", self->state.logic->id(), what);
 }
 
 /// Remembers the handle of the client that sent the current message.
-void learn_sender(gcs_replica_pointer self, chain_client_id client) {
+template <class Self>
+void learn_sender(Self* self, chain_client_id client) {
   auto sender = self->current_sender();
   if (sender == nullptr)
     return;
@@ -38,7 +42,8 @@ void learn_sender(gcs_replica_pointer self, chain_client_id client) {
   }
 }
 
-wire::chain_forward forward_to_wire(gcs_replica_pointer self,
+template <class Self>
+wire::chain_forward forward_to_wire(Self* self,
                                     const chain_forward& msg) {
   auto& st = self->state;
   wire::chain_forward result;
@@ -58,7 +63,8 @@ wire::chain_forward forward_to_wire(gcs_replica_pointer self,
 
 /// Sends what the logic asked for: to replicas, the coordinator, and to
 /// clients one message per client with all their answers.
-void route(gcs_replica_pointer self, chain_outbox out) {
+template <class Self>
+void route(Self* self, chain_outbox out) {
   auto& st = self->state;
   std::map<chain_client_id, wire::chain_answers> answers;
   for (auto& envelope : out) {
@@ -134,7 +140,8 @@ void route(gcs_replica_pointer self, chain_outbox out) {
   }
 }
 
-void receive(gcs_replica_pointer self, chain_address from,
+template <class Self>
+void receive(Self* self, chain_address from,
              chain_payload msg) {
   route(self, self->state.logic->receive(from, std::move(msg)));
 }
@@ -158,7 +165,8 @@ chain_replica::client_writes take_writes(chain_replica::client_writes& queue,
 
 /// Applies up to `max` of the queued writes: client writes, or forwarded
 /// ones, in the order they arrived. Returns whether more wait.
-bool flush_some(gcs_replica_pointer self, size_t max) {
+template <class Self>
+bool flush_some(Self* self, size_t max) {
   auto& st = self->state;
   max = std::max(max, size_t{1});
   if (!st.queued_writes.empty()) {
@@ -187,12 +195,14 @@ bool flush_some(gcs_replica_pointer self, size_t max) {
 /// Applies everything queued. Every message but the replica's own flush
 /// does this first, so that the logic sees all messages in the order they
 /// arrived.
-void flush_queue(gcs_replica_pointer self) {
+template <class Self>
+void flush_queue(Self* self) {
   while (flush_some(self, SIZE_MAX))
     ; // nop
 }
 
-void schedule_flush(gcs_replica_pointer self) {
+template <class Self>
+void schedule_flush(Self* self) {
   auto& st = self->state;
   if (st.flushing)
     return;
@@ -200,7 +210,8 @@ void schedule_flush(gcs_replica_pointer self) {
   caf::anon_send(caf::actor_cast<gcs_replica_actor>(self), flush_atom_v);
 }
 
-void queue_writes(gcs_replica_pointer self, wire::chain_write_batch& msg) {
+template <class Self>
+void queue_writes(Self* self, wire::chain_write_batch& msg) {
   auto& st = self->state;
   if (st.queued_forward)
     flush_queue(self);
@@ -215,7 +226,8 @@ void queue_writes(gcs_replica_pointer self, wire::chain_write_batch& msg) {
   schedule_flush(self);
 }
 
-void queue_forward(gcs_replica_pointer self, wire::chain_forward& msg) {
+template <class Self>
+void queue_forward(Self* self, wire::chain_forward& msg) {
   auto& st = self->state;
   if (!st.queued_writes.empty()
       || (st.queued_forward
@@ -237,7 +249,8 @@ auto coordinator_address() {
   return chain_address::of_coordinator();
 }
 
-void on_configuration(gcs_replica_pointer self,
+template <class Self>
+void on_configuration(Self* self,
                       const wire::chain_configuration& msg) {
   auto& st = self->state;
   if (msg.epoch <= st.logic->epoch())
@@ -271,7 +284,8 @@ void on_configuration(gcs_replica_pointer self,
   }
 }
 
-void on_snapshot_part(gcs_replica_pointer self,
+template <class Self>
+void on_snapshot_part(Self* self,
                       wire::chain_snapshot_chunk& msg) {
   auto& st = self->state;
   auto key = std::pair{msg.from, msg.attempt};
@@ -285,7 +299,8 @@ void on_snapshot_part(gcs_replica_pointer self,
   receive(self, chain_address::of_replica(key.first), std::move(transfer));
 }
 
-wire::chain_replica_status status_of(gcs_replica_pointer self) {
+template <class Self>
+wire::chain_replica_status status_of(Self* self) {
   auto& st = self->state;
   auto& logic = *st.logic;
   wire::chain_replica_status result;
@@ -301,13 +316,15 @@ wire::chain_replica_status status_of(gcs_replica_pointer self) {
   return result;
 }
 
-void schedule_tick(gcs_replica_pointer self) {
+template <class Self>
+void schedule_tick(Self* self) {
   caf::delayed_anon_send(caf::actor_cast<gcs_replica_actor>(self),
                          self->state.options.heartbeat_interval,
                          tick_atom_v);
 }
 
-void install_handlers(gcs_replica_pointer self) {
+template <class Self>
+void install_handlers(Self* self) {
   self->set_error_handler([self](caf::error& err) {
     log(self, "error message: " + render(err));
   });
@@ -328,12 +345,11 @@ void install_handlers(gcs_replica_pointer self) {
     });
 }
 
-} // namespace
-
+template <class Self>
 gcs_replica_actor::behavior_type
-gcs_replica(gcs_replica_pointer self, replica_id id,
-            std::shared_ptr<chain_store> store,
-            gcs_coordinator_actor coordinator, gcs_replica_options options) {
+replica_behavior(Self* self, replica_id id, std::shared_ptr<chain_store> store,
+                 gcs_coordinator_actor coordinator,
+                 gcs_replica_options options) {
   auto& st = self->state;
   st.store = std::move(store);
   st.coordinator = std::move(coordinator);
@@ -451,6 +467,36 @@ gcs_replica(gcs_replica_pointer self, replica_id id,
   };
 }
 
+/// The replica as a broker: it runs in the middleman's I/O thread, which
+/// receives and sends its messages, so that a batch passes no thread on its
+/// way through the process (CAF runs brokers in the multiplexer).
+template <class... Sigs>
+caf::io::typed_broker<Sigs...> broker_of(caf::typed_actor<Sigs...>*);
+
+using gcs_replica_broker_pointer
+  = caf::stateful_actor<gcs_replica_state,
+                        decltype(broker_of(
+                          static_cast<gcs_replica_actor*>(nullptr)))>*;
+
+gcs_replica_actor::behavior_type
+gcs_replica_broker(gcs_replica_broker_pointer self, replica_id id,
+                   std::shared_ptr<chain_store> store,
+                   gcs_coordinator_actor coordinator,
+                   gcs_replica_options options) {
+  return replica_behavior(self, id, std::move(store), std::move(coordinator),
+                          std::move(options));
+}
+
+} // namespace
+
+gcs_replica_actor::behavior_type
+gcs_replica(gcs_replica_pointer self, replica_id id,
+            std::shared_ptr<chain_store> store,
+            gcs_coordinator_actor coordinator, gcs_replica_options options) {
+  return replica_behavior(self, id, std::move(store), std::move(coordinator),
+                          std::move(options));
+}
+
 caf::expected<gcs_replica_actor>
 spawn_gcs_replica(caf::actor_system& sys, replica_id id,
                   const std::string& directory, lmdb_options storage,
@@ -463,6 +509,10 @@ spawn_gcs_replica(caf::actor_system& sys, replica_id id,
   if (options.detached)
     return sys.spawn<caf::detached>(gcs_replica, id, std::move(shared),
                                     std::move(coordinator), options);
+  if (options.in_io_thread && sys.has_middleman())
+    return sys.middleman().spawn_broker(gcs_replica_broker, id,
+                                        std::move(shared),
+                                        std::move(coordinator), options);
   return sys.spawn(gcs_replica, id, std::move(shared), std::move(coordinator),
                    options);
 }

@@ -49,6 +49,14 @@ struct gcs_replica_options {
   /// fsync never blocks a scheduler thread.
   bool detached = false;
 
+  /// Runs the replica in the middleman's I/O thread (as a broker) unless
+  /// `detached`: a message from another process reaches it, and its own
+  /// messages leave, without waking a scheduler thread. For a process whose
+  /// work is the replica (`cafray-gcs replica`); a commit then holds up the
+  /// process's network I/O, which is why a commit that waits for fsync
+  /// runs detached instead.
+  bool in_io_thread = false;
+
   /// Where this replica's process accepts connections, announced to the
   /// coordinator and from there to clients and other replicas; port 0 when
   /// everything runs in one process.
