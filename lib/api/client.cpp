@@ -36,6 +36,8 @@ ref_state::~ref_state() {
     return;
   // A process whose store is elsewhere keeps its own puts for its readers
   // only as long as the owner does (an object in the arena holds a pin).
+  if (r->direct)
+    r->direct->released(id_);
   if (r->remote_node)
     r->objects->erase(id_);
   if (r->releases->push(id_))
@@ -175,6 +177,9 @@ task_id submit_task(task_spec spec) {
   auto& r = rt();
   stamp(spec);
   auto id = spec.id;
+  // A driver's plain task goes straight to a worker it leased.
+  if (r.direct && current_task_context() == nullptr && r.direct->submit(spec))
+    return id;
   switch (r.submissions->push(spec)) {
     case detail::submit_queue::route::direct:
       if (r.remote_node) {

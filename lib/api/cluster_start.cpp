@@ -380,8 +380,17 @@ void start_worker(runtime& r) {
   // Its results go to the node's store (and small ones to their owners):
   // no copy stays in this process, where nobody would ever release it.
   // In the I/O thread: the process exists to run what arrives over TCP.
+  // Drivers lease it through its raylet and send it tasks on this channel.
+  std::string why;
+  auto channel = channel_port::open(node.host, why);
+  if (!channel)
+    std::fprintf(stderr,
+                 "caf-node worker %u: no task channel on %s (%s): drivers "
+                 "cannot lease it\n",
+                 r.cfg.worker_index, node.host.c_str(), why.c_str());
   r.worker = spawn_worker(sys, r.cfg.worker_index, r.raylet, r.store,
-                          r.gcs.router(), nullptr, std::move(place), true);
+                          r.gcs.router(), nullptr, std::move(place), true,
+                          std::move(channel));
   caf::anon_send(r.raylet, register_atom_v, r.cfg.worker_index, r.worker,
                  static_cast<int32_t>(::getpid()));
 }
@@ -445,6 +454,28 @@ void start_node(runtime& r) {
   welcome_workers(r, joined->members);
 }
 
+/// A driver's leases of worker processes for its plain tasks.
+void start_direct_tasks(runtime& r) {
+  direct_tasks::config cfg;
+  cfg.sys = r.sys;
+  cfg.raylet = r.raylet;
+  cfg.objects = r.objects;
+  cfg.demand = resource_map{{"CPU", 1000}};
+  auto* rp = &r;
+  cfg.resubmit = [rp](task_spec spec) {
+    std::vector<task_spec> one;
+    one.emplace_back(std::move(spec));
+    caf::anon_send(rp->raylet, submit_atom_v, std::move(one),
+                   caf::actor_cast<caf::actor>(rp->core));
+  };
+  cfg.fail = [rp](const object_id& id, object_payload payload) {
+    report_error(rp->gcs.router(), payload.error);
+    rp->objects->insert(id, payload);
+    caf::anon_send(rp->store, put_atom_v, id, std::move(payload));
+  };
+  r.direct = std::make_unique<direct_tasks>(std::move(cfg));
+}
+
 /// A driver of a running cluster: its tasks go to the head's raylet (and
 /// from there anywhere), its objects to the head's store.
 void start_driver(runtime& r) {
@@ -475,6 +506,8 @@ void start_driver(runtime& r) {
                                r.cfg.host + ":" + std::to_string(*port)}});
   }
   register_job(r, "driver");
+  if (r.cfg.direct_tasks)
+    start_direct_tasks(r);
   auto code = r.cfg.code_libraries;
   for (auto& path : detail::code_from_environment())
     code.push_back(path);

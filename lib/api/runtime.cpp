@@ -112,6 +112,9 @@ void stop(runtime& r) {
     registry::instance().set_code_loader(nullptr);
   if (role == "node" && r.directory)
     caf::anon_send(r.directory, leave_atom_v, r.node);
+  // Leases go back (their workers see the connections close).
+  if (r.direct)
+    r.direct->stop();
   // The store drops this process's pins once its core worker is gone.
   if (r.arena)
     r.arena->detach();

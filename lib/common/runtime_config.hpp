@@ -68,6 +68,12 @@ struct runtime_config {
   /// Most workers alive at once (blocked workers lend their CPU to new ones).
   uint32_t max_workers = 64;
 
+  /// A driver of a cluster leases idle worker processes of its node and
+  /// sends its plain tasks (inline arguments, the default demand of one
+  /// CPU) to them directly, over connections of its own (Ray's direct task
+  /// transport); false sends every task through the node's raylet.
+  bool direct_tasks = true;
+
   /// Values up to this many bytes travel inline in messages.
   uint64_t inline_threshold = 100 * 1024;
 

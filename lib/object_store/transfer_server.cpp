@@ -127,47 +127,17 @@ size_t transfer_server::connections() const noexcept {
 }
 
 caf::error transfer_server::impl::listen() {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  auto service = std::to_string(cfg.port);
-  auto host = cfg.host.empty() ? nullptr : cfg.host.c_str();
-  if (auto rc = ::getaddrinfo(host, service.c_str(), &hints, &found); rc != 0)
-    return make_error(errc::invalid_config, "transfer server address "
-                                              + cfg.host + ": "
-                                              + ::gai_strerror(rc));
   std::string why;
-  for (auto ai = found; ai != nullptr; ai = ai->ai_next) {
-    unique_fd fd{::socket(ai->ai_family,
-                          ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                          ai->ai_protocol)};
-    if (!fd) {
-      why = errno_text("socket");
-      continue;
-    }
-    int one = 1;
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0
-        || ::listen(fd.get(), 128) != 0) {
-      why = errno_text("bind");
-      continue;
-    }
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-    port = ntohs(addr.ss_family == AF_INET6
-                   ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
-                   : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    listener = std::move(fd);
-    break;
-  }
-  ::freeaddrinfo(found);
+  bool bad_address = false;
+  uint16_t bound = 0;
+  listener = listen_tcp(cfg.host, cfg.port, bound, why, &bad_address);
   if (!listener)
-    return make_error(errc::runtime_error,
-                      "transfer server on " + cfg.host + ":"
-                        + std::to_string(cfg.port) + ": " + why);
+    return make_error(bad_address ? errc::invalid_config : errc::runtime_error,
+                      "transfer server "
+                        + std::string{bad_address ? "address " : "on "}
+                        + cfg.host + ":" + std::to_string(cfg.port) + ": "
+                        + why);
+  port = bound;
   return {};
 }
 

@@ -3,7 +3,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -58,6 +62,84 @@ std::string errno_text(const char* what) {
   std::string result = what;
   result += ": ";
   result += std::strerror(errno);
+  return result;
+}
+
+unique_fd listen_tcp(const std::string& host, uint16_t port, uint16_t& bound,
+                     std::string& why, bool* bad_address) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  auto service = std::to_string(port);
+  if (auto rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(),
+                              service.c_str(), &hints, &found);
+      rc != 0) {
+    why = ::gai_strerror(rc);
+    if (bad_address)
+      *bad_address = true;
+    return {};
+  }
+  unique_fd result;
+  for (auto ai = found; ai != nullptr; ai = ai->ai_next) {
+    unique_fd fd{::socket(ai->ai_family,
+                          ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                          ai->ai_protocol)};
+    if (!fd) {
+      why = errno_text("socket");
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0
+        || ::listen(fd.get(), 128) != 0) {
+      why = errno_text("bind");
+      continue;
+    }
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+    bound = ntohs(addr.ss_family == AF_INET6
+                    ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
+                    : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    result = std::move(fd);
+    break;
+  }
+  ::freeaddrinfo(found);
+  return result;
+}
+
+unique_fd connect_tcp(const std::string& host, uint16_t port,
+                      std::string& why) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  auto service = std::to_string(port);
+  if (auto rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
+      rc != 0) {
+    why = ::gai_strerror(rc);
+    return {};
+  }
+  unique_fd result;
+  for (auto ai = found; ai != nullptr && !result; ai = ai->ai_next) {
+    unique_fd fd{::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+                          ai->ai_protocol)};
+    if (!fd) {
+      why = errno_text("socket");
+      continue;
+    }
+    if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
+      why = errno_text("connect");
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    result = std::move(fd);
+  }
+  ::freeaddrinfo(found);
   return result;
 }
 

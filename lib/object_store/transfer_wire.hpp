@@ -156,4 +156,16 @@ struct event_loop {
 /// "what: strerror(errno)".
 std::string errno_text(const char* what);
 
+/// A listening TCP socket on `host` (empty: every address) and `port` (0:
+/// any), non-blocking and close-on-exec; sets `bound` to its port. An
+/// empty fd and `why` on failure (`*bad_address` set if the address does
+/// not parse).
+unique_fd listen_tcp(const std::string& host, uint16_t port, uint16_t& bound,
+                     std::string& why, bool* bad_address = nullptr);
+
+/// A blocking connection to `host:port` with TCP_NODELAY, close-on-exec;
+/// an empty fd and `why` on failure.
+unique_fd connect_tcp(const std::string& host, uint16_t port,
+                      std::string& why);
+
 } // namespace cafray::transfer_wire

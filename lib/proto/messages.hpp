@@ -289,6 +289,23 @@ typename Inspector::result_type inspect(Inspector& f, drain_report& x) {
            x.finished, x.retried, x.failed);
 }
 
+/// A worker a raylet leased to a driver (Ray's worker lease): the driver
+/// connects to `address` ("host:port", the worker process's task channel,
+/// proto/task_channel.hpp), introduces itself with `token`, and sends the
+/// worker tasks directly, until it closes the connection. The raylet
+/// counts the worker busy, holding the lease's resources, meanwhile.
+struct worker_lease {
+  uint32_t worker = 0;
+  uint64_t token = 0;
+  std::string address;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_lease& x) {
+  return f(caf::meta::type_name("worker_lease"), x.worker, x.token,
+           x.address);
+}
+
 /// Counters of an object store.
 struct store_stats {
   uint64_t objects = 0;

@@ -32,9 +32,15 @@ typename Inspector::result_type inspect(Inspector& f, actor_location& x) {
 /// per argument, empty for inline values). `steal` asks it to give back up
 /// to that many queued tasks it has not started (newest first), answered
 /// with a `handback` to its raylet, empty if nothing was left.
+/// `lease` (a worker process with a task channel) makes it serve the next
+/// connection that presents the token, answered with the channel's
+/// "host:port"; `(lease_atom)` alone ends a lease being served (after the
+/// running task).
 using worker_actor = caf::typed_actor<
   caf::reacts_to<execute_atom, std::vector<task_assignment>>,
-  caf::reacts_to<steal_atom, uint32_t>>;
+  caf::reacts_to<steal_atom, uint32_t>,
+  caf::replies_to<lease_atom, uint64_t>::with<std::string>,
+  caf::reacts_to<lease_atom>>;
 
 /// A node's local scheduler: dependency waits, ready queue, resources and
 /// the worker pool.
@@ -104,7 +110,15 @@ using raylet_actor = caf::typed_actor<
   // last; the others fail with worker_died at their owner.
   caf::replies_to<drain_atom, uint64_t>::with<drain_report>,
   // Internal: the drain's time is up.
-  caf::reacts_to<drain_atom, timeout_atom>>;
+  caf::reacts_to<drain_atom, timeout_atom>,
+  // A driver leases up to `n` idle worker processes for tasks with this
+  // demand, to send them tasks directly; the answer may hold fewer (none
+  // if no worker is idle or the demand does not fit now).
+  caf::replies_to<lease_atom, resource_map, uint32_t>::with<
+    std::vector<worker_lease>>,
+  // Worker `n` ended the lease with this token (its driver closed the
+  // connection, or never came): the worker is free again.
+  caf::reacts_to<lease_atom, uint32_t, uint64_t>>;
 
 /// Hosts one class-based actor instance. Calls run one at a time in mailbox
 /// order; results go to the caller's core worker as

@@ -94,6 +94,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(cafray, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(cafray, (cafray::actor_location))
   // A node leaving on SIGTERM (proto/raylet_actor.hpp).
   CAF_ADD_TYPE_ID(cafray, (cafray::drain_report))
+  // Worker leases for direct task submission (proto/raylet_actor.hpp).
+  CAF_ADD_TYPE_ID(cafray, (cafray::worker_lease))
+  CAF_ADD_TYPE_ID(cafray, (std::vector<cafray::worker_lease>))
 CAF_END_TYPE_ID_BLOCK(cafray)
 
 namespace cafray {

@@ -17,7 +17,7 @@ int local_scheduler::pipeline_target(const resource_map& demand) const {
   for (size_t w = 0; w < workers_.size(); ++w) {
     auto& slot = workers_[w];
     if (slot.status != worker_status::busy || slot.in_flight >= pipeline_depth_
-        || slot.held != demand)
+        || slot.held != demand || slot.leased)
       continue;
     if (best < 0 || slot.in_flight < workers_[best].in_flight)
       best = static_cast<int>(w);
@@ -206,6 +206,22 @@ local_scheduler::dispatch(uint32_t& want_workers) {
   return result;
 }
 
+int local_scheduler::lease(const resource_map& demand) {
+  if (idle_.empty() || !fits(demand))
+    return -1;
+  auto w = idle_.back();
+  idle_.pop_back();
+  acquire(demand);
+  auto& slot = workers_[w];
+  slot.status = worker_status::busy;
+  slot.held = demand;
+  slot.in_flight = 1;
+  slot.leased = true;
+  slot.steal_dry = false;
+  ++running_;
+  return static_cast<int>(w);
+}
+
 uint32_t local_scheduler::add_worker() {
   auto index = static_cast<uint32_t>(workers_.size());
   workers_.emplace_back();
@@ -228,6 +244,7 @@ void local_scheduler::task_done(uint32_t worker) {
   if (slot.status == worker_status::busy)
     give_back(slot.held);
   slot.held.clear();
+  slot.leased = false;
   slot.status = worker_status::idle;
   idle_.push_back(worker);
 }
@@ -252,7 +269,7 @@ std::vector<local_scheduler::steal_request> local_scheduler::steals() {
     auto& slot = workers_[w];
     // The thief must be able to take the resources the victim's queued
     // tasks need, or they would only go back to a busy worker.
-    if (slot.status != worker_status::busy || slot.in_flight < 2
+    if (slot.status != worker_status::busy || slot.in_flight < 2 || slot.leased
         || slot.steal_pending || slot.steal_dry || !fits(slot.held))
       continue;
     slot.steal_pending = true;
@@ -286,7 +303,8 @@ local_scheduler::drain_requests() {
   std::vector<steal_request> result;
   for (uint32_t w = 0; w < workers_.size(); ++w) {
     auto& slot = workers_[w];
-    if (slot.status == worker_status::dead || slot.in_flight == 0)
+    if (slot.status == worker_status::dead || slot.in_flight == 0
+        || slot.leased)
       continue;
     slot.steal_pending = true;
     // All of them: a worker gives back only what it has not started (a
@@ -307,6 +325,7 @@ void local_scheduler::worker_died(uint32_t worker) {
   running_ -= std::min<size_t>(slot.in_flight, running_);
   slot.in_flight = 0;
   slot.held.clear();
+  slot.leased = false;
   slot.status = worker_status::dead;
   slot.steal_pending = false;
   idle_.erase(std::remove(idle_.begin(), idle_.end(), worker), idle_.end());

@@ -74,6 +74,18 @@ public:
   /// Gives back what `reserve` took.
   void unreserve(const resource_map& demand);
 
+  /// Leases an idle worker with `demand` to a driver that sends it tasks
+  /// over a connection of its own (Ray's worker lease): the worker counts
+  /// as busy with one task, holds the demand, and takes no pipelined work
+  /// until `task_done` ends the lease. Returns the worker, or -1 if no
+  /// worker is idle or the demand does not fit now.
+  int lease(const resource_map& demand);
+
+  /// Whether the worker is leased.
+  bool leased(uint32_t worker) const {
+    return worker < workers_.size() && workers_[worker].leased;
+  }
+
   /// A new worker joins the pool, idle. Returns its index.
   uint32_t add_worker();
 
@@ -148,6 +160,8 @@ private:
     // A steal found nothing queued (its tasks finished, unreported): no
     // new request until the worker reports or gets work.
     bool steal_dry = false;
+    // Leased to a driver: its tasks are not this scheduler's.
+    bool leased = false;
   };
 
   /// The busy worker with the fewest queued tasks that holds `demand` and

@@ -339,6 +339,63 @@ void admit(raylet_pointer self, task_spec& spec, bool may_spill,
     dispatch(self);
 }
 
+/// Leases up to `n` idle worker processes for `demand` to a driver: each
+/// is asked to serve the lease on its task channel, and the answer holds
+/// those that agreed.
+caf::result<std::vector<worker_lease>>
+grant_leases(raylet_pointer self, const resource_map& demand, uint32_t n) {
+  auto& st = self->state;
+  if (!st.cfg.worker_processes || st.drain.active || st.stopping || n == 0)
+    return std::vector<worker_lease>{};
+  std::vector<uint32_t> chosen;
+  std::vector<uint32_t> starting;
+  while (chosen.size() < n) {
+    auto w = st.sched->lease(demand);
+    if (w < 0)
+      break;
+    if (st.workers[static_cast<uint32_t>(w)])
+      chosen.push_back(static_cast<uint32_t>(w));
+    else
+      starting.push_back(static_cast<uint32_t>(w));
+  }
+  // A worker process still starting is no use to a driver now.
+  for (auto w : starting)
+    st.sched->task_done(w);
+  if (chosen.empty())
+    return std::vector<worker_lease>{};
+  struct pending {
+    std::vector<worker_lease> granted;
+    size_t left = 0;
+  };
+  auto acc = std::make_shared<pending>();
+  acc->left = chosen.size();
+  auto rp = self->make_response_promise<std::vector<worker_lease>>();
+  auto answered = [acc, rp]() mutable {
+    if (--acc->left == 0)
+      rp.deliver(std::move(acc->granted));
+  };
+  for (auto w : chosen) {
+    auto token = random_id_bits().first | 1;
+    st.processes[w].lease = token;
+    self->request(st.workers[w], std::chrono::seconds{2}, lease_atom_v, token)
+      .then(
+        [=](std::string& address) mutable {
+          acc->granted.push_back(worker_lease{w, token, std::move(address)});
+          answered();
+        },
+        [=](caf::error&) mutable {
+          auto& st = self->state;
+          if (w < st.processes.size() && st.processes[w].lease == token) {
+            st.processes[w].lease = 0;
+            st.sched->task_done(w);
+            dispatch(self);
+          }
+          answered();
+        });
+  }
+  return rp;
+}
+
 load_report make_report(raylet_pointer self) {
   auto& st = self->state;
   load_report rep;
@@ -528,6 +585,22 @@ raylet(raylet_pointer self, raylet_config cfg, object_store_actor store,
       return start_drain(self, timeout_ms);
     },
     [=](drain_atom, timeout_atom) { drain_timeout(self); },
+    [=](lease_atom, const resource_map& demand,
+        uint32_t n) -> caf::result<std::vector<worker_lease>> {
+      return grant_leases(self, demand, n);
+    },
+    [=](lease_atom, uint32_t w, uint64_t token) {
+      // A late end of an earlier lease of the same worker changes nothing.
+      auto& st = self->state;
+      if (w >= st.processes.size() || st.processes[w].lease != token
+          || !st.sched->leased(w))
+        return;
+      st.processes[w].lease = 0;
+      st.sched->task_done(w);
+      if (st.drain.active)
+        drain_check(self);
+      dispatch(self);
+    },
     [=](timeout_atom, uint32_t index) {
       auto& st = self->state;
       if (index < st.workers.size() && !st.workers[index]

@@ -102,6 +102,7 @@ struct raylet_state {
     uint32_t unsent_steal = 0;
     std::deque<task_spec> assigned;       // sent and not reported done
     int32_t pid = 0;
+    uint64_t lease = 0;  // the token of the lease it serves, if leased
   };
   std::vector<process_slot> processes;
   std::unordered_map<caf::actor_addr, uint32_t> worker_by_addr;

@@ -45,6 +45,11 @@ caf::result<drain_report> start_drain(raylet_pointer self,
   // Tasks queued on busy workers come back through handback_atom.
   for (auto& req : st.sched->drain_requests())
     send_steal(self, req.victim, req.count);
+  // Leased workers end their leases after the running task: their drivers
+  // submit the rest anew, elsewhere.
+  for (uint32_t w = 0; w < st.workers.size(); ++w)
+    if (st.workers[w] && st.sched->leased(w))
+      caf::anon_send(st.workers[w], lease_atom_v);
   caf::delayed_anon_send(caf::actor_cast<raylet_actor>(self),
                          std::chrono::milliseconds{timeout_ms}, drain_atom_v,
                          timeout_atom_v);

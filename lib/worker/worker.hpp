@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -30,6 +31,9 @@ public:
     task_spec spec;
     std::vector<object_payload> resolved;
     caf::actor owner;  // takes the small result straight from here
+    /// Not a task: serve the lease with this token on the task channel
+    /// (the executor runs what the lease's driver sends until it ends).
+    uint64_t lease = 0;
   };
 
   /// Queues a task (moving it out of `x`) unless the running one is
@@ -70,6 +74,50 @@ private:
   bool stopped_ = false;
 };
 
+/// A worker process's end of the task channel (proto/task_channel.hpp):
+/// the socket that the driver holding a lease on this worker connects to.
+/// Its executor accepts and serves the connection; the worker actor can end
+/// the lease from its own thread.
+class channel_port {
+public:
+  /// Listens on `host` (any port); nullptr and `why` if that fails.
+  static std::shared_ptr<channel_port> open(const std::string& host,
+                                            std::string& why);
+
+  ~channel_port();
+
+  /// "host:port", as the lease names it.
+  const std::string& address() const noexcept {
+    return address_;
+  }
+
+  int listener() const noexcept {
+    return listener_;
+  }
+
+  /// The executor serves `fd` (or -1: nothing).
+  void serving(int fd) noexcept;
+
+  /// Ends the lease being served after its running task (the next read of
+  /// the connection returns end of stream); a lease that starts later is
+  /// not affected.
+  void end() noexcept;
+
+  /// Whether `end` was called for the lease being served.
+  bool ending() const noexcept {
+    return ending_.load(std::memory_order_acquire);
+  }
+
+private:
+  channel_port() = default;
+
+  int listener_ = -1;
+  std::string address_;
+  std::mutex mtx_;
+  int serving_ = -1;
+  std::atomic<bool> ending_{false};
+};
+
 struct worker_state {
   static inline const char* name = "cafray.worker";
 
@@ -80,6 +128,8 @@ struct worker_state {
   uint32_t index = 0;
   raylet_actor raylet;
   gcs_router gcs;
+  /// A worker process's task channel, for leases (else nullptr).
+  std::shared_ptr<channel_port> channel;
   /// Processes owning results of tasks run here that this process
   /// connected to (or tried to), so that their results go there directly.
   std::set<caf::node_id> owners_linked;
@@ -111,12 +161,14 @@ worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
 /// Spawns a worker; `in_io_thread` (a worker process, with the middleman
 /// loaded) runs it in the middleman's I/O thread as a broker, where the
 /// tasks it is sent arrive.
+/// A `channel` lets drivers lease it (a worker process).
 worker_actor spawn_worker(caf::actor_system& sys, uint32_t index,
                           raylet_actor raylet, object_store_actor store,
                           gcs_router gcs,
                           std::shared_ptr<local_objects> arena = nullptr,
                           result_placer place = nullptr,
-                          bool in_io_thread = false);
+                          bool in_io_thread = false,
+                          std::shared_ptr<channel_port> channel = nullptr);
 
 /// Records a failed task in the GCS errors table (fire and forget).
 // report_error: see proto/record_codec.hpp.

@@ -16,6 +16,7 @@
 
 #include "api/core_worker.hpp"
 #include "api/detail/arena_client.hpp"
+#include "api/detail/direct_tasks.hpp"
 #include "api/detail/actor_calls.hpp"
 #include "api/detail/submit_queue.hpp"
 #include "api/detail/waiters.hpp"
@@ -62,6 +63,8 @@ struct runtime {
   /// A driver of a cluster: the raylet and store are the head's, in
   /// another process; nothing seals task results in `objects`.
   bool remote_node = false;
+  /// A driver of a cluster: its plain tasks go to leased workers directly.
+  std::unique_ptr<direct_tasks> direct;
   /// A driver's holds on task arguments, by the task's result: dropped
   /// when the result is fetched.
   std::mutex remote_holds_mtx;

@@ -66,6 +66,10 @@ inline raylet_actor::behavior_type fake_raylet(caf::actor observer,
     [](timeout_atom, uint32_t) {},
     [](drain_atom, uint64_t) { return drain_report{}; },
     [](drain_atom, timeout_atom) {},
+    [](lease_atom, const resource_map&, uint32_t) {
+      return std::vector<worker_lease>{};
+    },
+    [](lease_atom, uint32_t, uint64_t) {},
   };
 }
 

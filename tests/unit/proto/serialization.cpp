@@ -152,12 +152,12 @@ void check_sample_error(const error_record& y) {
 
 } // namespace
 
-TEST_CASE("the type-ID block holds 59 plain types and 12 actor handles") {
+TEST_CASE("the type-ID block holds 61 plain types and 12 actor handles") {
   // When this fails, a type was added to register_types.hpp: give it a round
   // trip below (the chain's are in gcs_chain.cpp) and update the count.
-  CHECK_EQ(caf::id_block::cafray::end - caf::id_block::cafray::begin, 71);
+  CHECK_EQ(caf::id_block::cafray::end - caf::id_block::cafray::begin, 73);
   CHECK_EQ(caf::type_id<arena_objects>::value,
-           caf::id_block::cafray::end - 4);
+           caf::id_block::cafray::end - 6);
   CHECK_EQ(caf::type_id<job_id>::value, caf::id_block::cafray::begin);
   CHECK_EQ(caf::type_id<std::vector<uint8_t>>::value,
            caf::id_block::cafray::begin + 21);
@@ -170,10 +170,13 @@ TEST_CASE("the type-ID block holds 59 plain types and 12 actor handles") {
   CHECK_EQ(caf::type_id<gcs_chain_client_actor>::value,
            caf::id_block::cafray::begin + 58);
   CHECK_EQ(caf::type_id<store_peer>::value, caf::id_block::cafray::begin + 59);
-  CHECK_EQ(caf::type_id<cluster_actor>::value, caf::id_block::cafray::end - 3);
+  CHECK_EQ(caf::type_id<cluster_actor>::value, caf::id_block::cafray::end - 5);
   CHECK_EQ(caf::type_id<actor_location>::value,
-           caf::id_block::cafray::end - 2);
-  CHECK_EQ(caf::type_id<drain_report>::value, caf::id_block::cafray::end - 1);
+           caf::id_block::cafray::end - 4);
+  CHECK_EQ(caf::type_id<drain_report>::value, caf::id_block::cafray::end - 3);
+  CHECK_EQ(caf::type_id<worker_lease>::value, caf::id_block::cafray::end - 2);
+  CHECK_EQ(caf::type_id<std::vector<worker_lease>>::value,
+           caf::id_block::cafray::end - 1);
   CHECK_EQ(std::string{caf::type_name<task_spec>::value},
            "cafray::task_spec");
 }
@@ -400,6 +403,18 @@ TEST_CASE_FIXTURE(system_fixture, "drain_report round trips") {
   CHECK_EQ(y.finished, 2u);
   CHECK_EQ(y.retried, 3u);
   CHECK_EQ(y.failed, ~0ULL);
+}
+
+TEST_CASE_FIXTURE(system_fixture, "worker_lease round trips") {
+  worker_lease x{7, ~0ULL - 5, "[::1]:40123"};
+  auto y = round_trip(x);
+  CHECK_EQ(y.worker, 7u);
+  CHECK_EQ(y.token, ~0ULL - 5);
+  CHECK_EQ(y.address, "[::1]:40123");
+  auto ys = round_trip(std::vector<worker_lease>{x, worker_lease{}});
+  REQUIRE_EQ(ys.size(), 2u);
+  CHECK_EQ(ys[0].address, "[::1]:40123");
+  CHECK_EQ(ys[1].token, 0u);
 }
 
 TEST_CASE_FIXTURE(system_fixture, "job_record round trips") {

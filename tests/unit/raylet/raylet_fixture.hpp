@@ -53,6 +53,10 @@ fake_worker(uint32_t index, raylet_actor raylet, caf::actor observer,
       // Runs nothing itself, so it never has queued tasks to give back.
       caf::anon_send(raylet, handback_atom_v, index, std::vector<task_spec>{});
     },
+    [](lease_atom, uint64_t) -> caf::result<std::string> {
+      return make_error(errc::runtime_error, "a fake worker has no channel");
+    },
+    [](lease_atom) {},
   };
 }
 

@@ -1,0 +1,356 @@
+#include "api/detail/direct_tasks.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <deque>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "common/error.hpp"
+#include "object_store/transfer_wire.hpp"
+#include "proto/task_channel.hpp"
+
+namespace cafray::detail {
+
+struct direct_tasks::connection {
+  worker_lease lease;
+  transfer_wire::unique_fd fd;
+  /// Held while a task is put in `sent` and written, so that the worker
+  /// receives tasks in the order of `sent`.
+  std::mutex write_mtx;
+  // Guarded by direct_tasks::mtx_:
+  std::deque<task_spec> sent;  // written and not answered, oldest first
+  bool closing = false;        // takes no more tasks
+  std::chrono::steady_clock::time_point last;
+  std::thread reader;
+  std::atomic<bool> done{false};
+};
+
+namespace {
+
+bool send_all(int fd, const std::vector<char>& buf) {
+  size_t done = 0;
+  while (done < buf.size()) {
+    auto n = ::send(fd, buf.data() + done, buf.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+/// Splits "host:port" or "[v6]:port".
+bool split_address(const std::string& address, std::string& host,
+                   uint16_t& port) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= address.size())
+    return false;
+  host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  uint32_t value = 0;
+  for (auto c : address.substr(colon + 1)) {
+    if (c < '0' || c > '9' || value > 65535)
+      return false;
+    value = value * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (value == 0 || value > 65535)
+    return false;
+  port = static_cast<uint16_t>(value);
+  return true;
+}
+
+} // namespace
+
+direct_tasks::direct_tasks(config cfg) : cfg_(std::move(cfg)) {
+}
+
+direct_tasks::~direct_tasks() {
+  stop();
+}
+
+bool direct_tasks::qualifies(const task_spec& spec) const {
+  if (spec.kind != static_cast<uint8_t>(task_kind::normal)
+      || spec.num_returns != 1 || spec.resources != cfg_.demand)
+    return false;
+  for (auto& arg : spec.args)
+    if (arg.kind != static_cast<uint8_t>(arg_kind::value))
+      return false;
+  return true;
+}
+
+size_t direct_tasks::leases() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return open_.size();
+}
+
+bool direct_tasks::submit(task_spec& spec) {
+  using clock = std::chrono::steady_clock;
+  if (!qualifies(spec))
+    return false;
+  std::vector<char> frame;
+  channel::append(frame, channel::frame_kind::task, spec);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::shared_ptr<connection> c;
+    bool grow = false;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (stopped_)
+        return false;
+      for (auto& x : open_)
+        if (!c || x->sent.size() < c->sent.size())
+          c = x;
+      // Another worker once the ones held have work queued.
+      grow = (!c || (c->sent.size() >= 2 && open_.size() < cfg_.max_leases))
+             && !acquiring_ && clock::now() >= next_try_;
+      if (grow)
+        acquiring_ = true;
+    }
+    if (grow) {
+      auto fresh = acquire();
+      std::lock_guard<std::mutex> guard{mtx_};
+      acquiring_ = false;
+      if (fresh && !stopped_) {
+        open_.push_back(fresh);
+        c = fresh;
+      } else {
+        // None to be had: ask again a little later, not per task.
+        next_try_ = clock::now() + std::chrono::milliseconds{50};
+      }
+    }
+    if (!c)
+      return false;
+    std::lock_guard<std::mutex> writing{c->write_mtx};
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (c->closing)
+        continue;
+      in_flight_.emplace(spec.return_id(), false);
+      c->sent.emplace_back(std::move(spec));
+      c->last = clock::now();
+    }
+    // A connection that fails here ends in the reader, which runs or fails
+    // what it owed.
+    send_all(c->fd.get(), frame);
+    return true;
+  }
+  return false;
+}
+
+void direct_tasks::released(const object_id& id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (in_flight_.empty())
+    return;
+  if (auto i = in_flight_.find(id); i != in_flight_.end())
+    i->second = true;
+}
+
+std::shared_ptr<direct_tasks::connection> direct_tasks::acquire() {
+  // Threads of leases that ended go first.
+  std::vector<std::shared_ptr<connection>> ended;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto keep = all_.begin();
+    for (auto& c : all_) {
+      if (c->done.load())
+        ended.push_back(std::move(c));
+      else
+        *keep++ = std::move(c);
+    }
+    all_.erase(keep, all_.end());
+  }
+  for (auto& c : ended)
+    if (c->reader.joinable())
+      c->reader.join();
+  std::vector<worker_lease> granted;
+  {
+    caf::scoped_actor self{*cfg_.sys};
+    self
+      ->request(cfg_.raylet, std::chrono::seconds{5}, lease_atom_v,
+                cfg_.demand, uint32_t{1})
+      .receive([&](std::vector<worker_lease>& x) { granted = std::move(x); },
+               [&](caf::error&) {});
+  }
+  if (granted.empty())
+    return nullptr;
+  // More than asked for would be a raylet's mistake: the others go back
+  // when their workers see no driver connect.
+  auto& lease = granted.front();
+  std::string host;
+  uint16_t port = 0;
+  if (!split_address(lease.address, host, port))
+    return nullptr;
+  std::string why;
+  auto fd = transfer_wire::connect_tcp(host, port, why);
+  if (!fd)
+    return nullptr;
+  std::vector<char> hello;
+  channel::append(hello, channel::frame_kind::hello, lease.token);
+  if (!send_all(fd.get(), hello))
+    return nullptr;
+  auto c = std::make_shared<connection>();
+  c->lease = lease;
+  c->fd = std::move(fd);
+  c->last = std::chrono::steady_clock::now();
+  c->reader = std::thread{[this, c] { read_loop(c); }};
+  std::lock_guard<std::mutex> guard{mtx_};
+  all_.push_back(c);
+  return c;
+}
+
+void direct_tasks::read_loop(std::shared_ptr<connection> c) {
+  using clock = std::chrono::steady_clock;
+  channel::reader in;
+  bool bye = false;
+  int fd = c->fd.get();
+  std::vector<object_id> ids;
+  std::vector<object_payload> payloads;
+  std::vector<object_id> stored;
+  std::vector<uint8_t> keep;
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    auto rc = ::poll(&p, 1, 20);
+    if (rc < 0 && errno == EINTR)
+      continue;
+    if (rc == 0) {
+      // Idle long enough: the lease goes back. The worker sees the end of
+      // the stream, closes, and tells its raylet.
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (!c->closing && c->sent.empty()
+          && clock::now() - c->last > cfg_.linger) {
+        c->closing = true;
+        open_.erase(std::remove(open_.begin(), open_.end(), c), open_.end());
+        ::shutdown(fd, SHUT_WR);
+      }
+      continue;
+    }
+    auto n = ::read(fd, in.space(64 * 1024), 64 * 1024);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    in.filled(static_cast<size_t>(n));
+    channel::frame f;
+    bool bad = false;
+    while (in.next(f, bad)) {
+      if (f.kind == channel::frame_kind::bye) {
+        bye = true;
+        continue;
+      }
+      ids.clear();
+      payloads.clear();
+      stored.clear();
+      if (f.kind != channel::frame_kind::results
+          || !f.decode(ids, payloads, stored)
+          || ids.size() != payloads.size()) {
+        bad = true;
+        break;
+      }
+      keep.assign(ids.size(), 1);
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        auto answered = [&](const object_id& id) {
+          auto& sent = c->sent;
+          if (!sent.empty() && sent.front().id == id.task) {
+            sent.pop_front();
+          } else {
+            for (auto i = sent.begin(); i != sent.end(); ++i)
+              if (i->id == id.task) {
+                sent.erase(i);
+                break;
+              }
+          }
+          auto i = in_flight_.find(id);
+          if (i == in_flight_.end())
+            return false;
+          auto dropped = i->second;
+          in_flight_.erase(i);
+          return !dropped;
+        };
+        for (size_t i = 0; i < ids.size(); ++i)
+          keep[i] = answered(ids[i]) ? 1 : 0;
+        for (auto& id : stored)
+          answered(id);
+        c->last = clock::now();
+        // Under the lock: a ref that dies from now on finds the result in
+        // place and erases it.
+        for (size_t i = 0; i < ids.size(); ++i)
+          if (keep[i])
+            cfg_.objects->insert(ids[i], std::move(payloads[i]));
+      }
+    }
+    if (bad)
+      break;
+  }
+  lost(*c, bye);
+  c->done = true;
+}
+
+void direct_tasks::lost(connection& c, bool bye) {
+  std::deque<task_spec> owed;
+  bool stopping = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    c.closing = true;
+    open_.erase(std::remove_if(open_.begin(), open_.end(),
+                               [&](auto& x) { return x.get() == &c; }),
+                open_.end());
+    owed.swap(c.sent);
+    for (auto& spec : owed)
+      in_flight_.erase(spec.return_id());
+    stopping = stopped_;
+    c.fd.reset();
+  }
+  if (stopping || owed.empty())
+    return;
+  // Without a bye the worker is gone: the oldest task owed was running.
+  if (!bye) {
+    auto& first = owed.front();
+    if (first.max_retries <= 0) {
+      object_payload failure;
+      failure.error_code = static_cast<uint8_t>(errc::worker_died);
+      failure.error.code = failure.error_code;
+      failure.error.task = first.id;
+      failure.error.function = first.function;
+      failure.error.message = "the worker process running the task died "
+                              "and no retries were left";
+      failure.error.time_ns
+        = std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count();
+      cfg_.fail(first.return_id(), std::move(failure));
+      owed.pop_front();
+    } else {
+      --first.max_retries;
+    }
+  }
+  for (auto& spec : owed)
+    cfg_.resubmit(std::move(spec));
+}
+
+void direct_tasks::stop() {
+  std::vector<std::shared_ptr<connection>> all;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (stopped_ && all_.empty())
+      return;
+    stopped_ = true;
+    all.swap(all_);
+    for (auto& c : all)
+      if (c->fd)
+        ::shutdown(c->fd.get(), SHUT_RDWR);
+  }
+  for (auto& c : all)
+    if (c->reader.joinable())
+      c->reader.join();
+}
+
+} // namespace cafray::detail

@@ -1,0 +1,98 @@
+#pragma once
+
+// A driver's direct task submission (Ray's direct task transport): the
+// driver leases idle worker processes from its raylet and sends them its
+// plain tasks over task channels of its own (proto/task_channel.hpp); their
+// small results come back the same way, into the driver's objects. The
+// raylet, the head's scheduler thread and CAF's middleman stay off the
+// path of such a task. Tasks that need more (argument refs, other
+// resources, actors) take the raylet's path as before, and so does any
+// task while no worker can be leased.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "object_store/local_objects.hpp"
+#include "proto/messages.hpp"
+#include "proto/raylet_actor.hpp"
+
+namespace cafray::detail {
+
+class direct_tasks {
+public:
+  struct config {
+    caf::actor_system* sys = nullptr;
+    raylet_actor raylet;
+    /// Where results go for this process's readers.
+    std::shared_ptr<local_objects> objects;
+    /// Submits a task the raylet's way (a lease that ended left it unrun,
+    /// or its worker died and it has retries left).
+    std::function<void(task_spec)> resubmit;
+    /// Records a task's failure (its worker died and no retries are left):
+    /// for this process's readers and the store.
+    std::function<void(const object_id&, object_payload)> fail;
+    /// The demand of a plain task, as every lease holds it.
+    resource_map demand;
+    /// Leases held at most at once.
+    size_t max_leases = 8;
+    /// A lease goes back to the raylet after it was idle this long.
+    std::chrono::milliseconds linger{100};
+  };
+
+  explicit direct_tasks(config cfg);
+
+  ~direct_tasks();
+
+  direct_tasks(const direct_tasks&) = delete;
+  direct_tasks& operator=(const direct_tasks&) = delete;
+
+  /// Sends `spec` (stamped) to a leased worker; false, leaving `spec` alone,
+  /// if it does not qualify or no worker can be leased now.
+  bool submit(task_spec& spec);
+
+  /// The last ref to `id` died: if it is the result of a task in flight
+  /// here, the result is dropped on arrival.
+  void released(const object_id& id);
+
+  /// Returns every lease and waits for the channels' threads.
+  void stop();
+
+  /// Leases held right now (for tests).
+  size_t leases() const;
+
+private:
+  struct connection;
+
+  /// Whether `spec` may go over a lease.
+  bool qualifies(const task_spec& spec) const;
+
+  /// Leases another worker and connects to it; nullptr if none is to be
+  /// had. Called without the lock.
+  std::shared_ptr<connection> acquire();
+
+  /// The channel's reader thread: results, a bye, or the end.
+  void read_loop(std::shared_ptr<connection> c);
+
+  /// A connection ended: what it still owed runs again or fails.
+  void lost(connection& c, bool bye);
+
+  config cfg_;
+  mutable std::mutex mtx_;
+  std::vector<std::shared_ptr<connection>> open_;
+  /// Results in flight, by object: whether its ref died meanwhile.
+  std::unordered_map<object_id, bool> in_flight_;
+  /// Every connection whose reader thread was not joined yet.
+  std::vector<std::shared_ptr<connection>> all_;
+  std::chrono::steady_clock::time_point next_try_{};
+  bool acquiring_ = false;
+  bool stopped_ = false;
+};
+
+} // namespace cafray::detail
