@@ -36,12 +36,19 @@ ref_state::~ref_state() {
     return;
   // A process whose store is elsewhere keeps its own puts for its readers
   // only as long as the owner does (an object in the arena holds a pin).
-  if (r->direct)
-    r->direct->released(id_);
+  // A direct task's result that never left this process is no store's.
+  auto stored = !(r->direct && r->direct->released(id_));
   if (r->remote_node)
     r->objects->erase(id_);
-  if (r->releases->push(id_))
+  if (stored && r->releases->push(id_))
     caf::anon_send(r->core, release_atom_v);
+}
+
+void ref_state::leave() noexcept {
+  auto r = current.load(std::memory_order_acquire);
+  if (r == nullptr || r->generation != generation_ || !r->direct)
+    return;
+  r->direct->promote(id_);
 }
 
 std::shared_ptr<ref_state> own(const object_id& id) {
@@ -294,6 +301,9 @@ std::vector<object_payload> fetch_objects(detail::runtime& r,
     }
   }
   if (!sealed) {
+    // The store answers: it must have this process's direct results.
+    if (r.direct)
+      r.direct->promote(ids);
     blocking_section blocking;
     caf::anon_send(r.core, get_atom_v, ids, timeout, token);
     w->await();
@@ -331,6 +341,9 @@ std::vector<uint8_t> wait_ids(const std::vector<object_id>& ids,
   auto& r = rt();
   auto [token, w] = r.waiters->open();
   if (token != 0) {
+    // The store answers: it must have this process's direct results.
+    if (r.direct)
+      r.direct->promote(ids);
     blocking_section blocking;
     caf::anon_send(r.core, wait_atom_v, ids, num_ready, timeout, token);
     w->await();

@@ -455,10 +455,14 @@ void start_node(runtime& r) {
 }
 
 /// A driver's leases of worker processes for its plain tasks.
-void start_direct_tasks(runtime& r) {
+void start_direct_tasks(runtime& r,
+                        const std::vector<member_info>& members) {
   direct_tasks::config cfg;
   cfg.sys = r.sys;
-  cfg.raylet = r.raylet;
+  cfg.raylets.push_back(r.raylet);
+  for (auto& m : members)
+    if (m.raylet && m.raylet != r.raylet)
+      cfg.raylets.push_back(m.raylet);
   cfg.objects = r.objects;
   cfg.demand = resource_map{{"CPU", 1000}};
   auto* rp = &r;
@@ -472,6 +476,13 @@ void start_direct_tasks(runtime& r) {
     report_error(rp->gcs.router(), payload.error);
     rp->objects->insert(id, payload);
     caf::anon_send(rp->store, put_atom_v, id, std::move(payload));
+  };
+  cfg.store = [rp](const object_id& id, object_payload payload) {
+    caf::anon_send(rp->store, put_atom_v, id, std::move(payload));
+  };
+  cfg.release = [rp](const object_id& id) {
+    if (rp->releases->push(id))
+      caf::anon_send(rp->core, release_atom_v);
   };
   r.direct = std::make_unique<direct_tasks>(std::move(cfg));
 }
@@ -507,7 +518,7 @@ void start_driver(runtime& r) {
   }
   register_job(r, "driver");
   if (r.cfg.direct_tasks)
-    start_direct_tasks(r);
+    start_direct_tasks(r, welcome.members);
   auto code = r.cfg.code_libraries;
   for (auto& path : detail::code_from_environment())
     code.push_back(path);

@@ -30,11 +30,24 @@ public:
     return id_;
   }
 
+  /// The object leaves this process's sight (serialized into a value, or
+  /// an argument of a task or call): it must be in the store.
   void escape() noexcept {
-    escaped_.store(true, std::memory_order_relaxed);
+    if (!escaped_.exchange(true, std::memory_order_relaxed))
+      leave();
+  }
+
+  /// The object is read outside this process (an argument that names it):
+  /// it must be in the store, though the ref still releases it.
+  void share() noexcept {
+    leave();
   }
 
 private:
+  /// Puts a result only this process holds (a direct task's) into the
+  /// store.
+  void leave() noexcept;
+
   object_id id_;
   uint64_t generation_;  // the runtime that created it
   std::atomic<bool> escaped_{false};

@@ -345,8 +345,9 @@ bool readable_within(int fd, int ms) {
 }
 
 /// Accepts the connection of the driver holding lease `token` on `port`,
-/// for at most a few seconds; -1 if it does not come.
-int accept_lease(channel_port& port, uint64_t token) {
+/// for at most a few seconds; -1 if it does not come. What arrived after
+/// the hello (the first tasks, often in the same packet) stays in `in`.
+int accept_lease(channel_port& port, uint64_t token, channel::reader& in) {
   using clock = std::chrono::steady_clock;
   auto deadline = clock::now() + std::chrono::seconds{5};
   for (auto now = clock::now(); now < deadline; now = clock::now()) {
@@ -360,12 +361,12 @@ int accept_lease(channel_port& port, uint64_t token) {
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     // The first frame must be the hello with this lease's token.
-    channel::reader in;
+    in = channel::reader{};
     channel::frame f;
     bool bad = false;
     uint64_t got = 0;
     while (!bad && !in.next(f, bad) && readable_within(fd, 1000)) {
-      auto n = ::read(fd, in.space(64), 64);
+      auto n = ::read(fd, in.space(64 * 1024), 64 * 1024);
       if (n <= 0)
         break;
       in.filled(static_cast<size_t>(n));
@@ -380,20 +381,19 @@ int accept_lease(channel_port& port, uint64_t token) {
 
 /// Serves a lease: runs the tasks its driver sends, in order, and answers
 /// with their results (one frame for all that ran since the last answer,
-/// sent before this thread waits, or when the oldest waited 20 µs). The
-/// store hears of the results after their driver, as with the raylet's
-/// tasks; the raylet hears of none of them, only of the lease's end.
+/// sent before this thread waits, or when the oldest waited 20 µs). A small
+/// result is its driver's alone (it puts it into the store if it ever must
+/// leave); a large one is sealed in the node's arena as usual. The raylet
+/// hears of none of these tasks, only of the lease's end.
 void serve_lease(const executor_env& env, task_context& ctx, uint64_t token) {
   auto& port = *env.channel;
-  int fd = accept_lease(port, token);
+  channel::reader in;
+  int fd = accept_lease(port, token, in);
   if (fd >= 0) {
     port.serving(fd);
-    channel::reader in;
     std::vector<object_id> ids;
     std::vector<object_payload> payloads;
     std::vector<object_id> stored;
-    std::vector<object_id> store_ids;
-    std::vector<object_payload> store_payloads;
     std::vector<char> out;
     auto flush = [&] {
       if (ids.empty() && stored.empty())
@@ -404,14 +404,7 @@ void serve_lease(const executor_env& env, task_context& ctx, uint64_t token) {
       ids.clear();
       payloads.clear();
       stored.clear();
-      auto ok = write_all(fd, out);
-      if (!store_ids.empty()) {
-        caf::anon_send(env.store, put_atom_v, std::move(store_ids),
-                       std::move(store_payloads));
-        store_ids = {};
-        store_payloads = {};
-      }
-      return ok;
+      return write_all(fd, out);
     };
     ctx.on_block = [&] {
       // What this task waits for may be among the unanswered results.
@@ -426,18 +419,7 @@ void serve_lease(const executor_env& env, task_context& ctx, uint64_t token) {
     auto oldest = clock::now();
     bool open = true;
     while (open && !port.ending()) {
-      // Whatever is unanswered goes out before this thread waits.
-      auto n = ::recv(fd, in.space(64 * 1024), 64 * 1024, MSG_DONTWAIT);
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        if (!flush())
-          break;
-        n = ::recv(fd, in.space(64 * 1024), 64 * 1024, 0);
-      }
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      in.filled(static_cast<size_t>(n));
+      // The tasks already here first (the hello may have brought some).
       channel::frame f;
       bool bad = false;
       while (open && !port.ending() && in.next(f, bad)) {
@@ -454,17 +436,27 @@ void serve_lease(const executor_env& env, task_context& ctx, uint64_t token) {
           stored.push_back(done.id);
         } else {
           ids.push_back(done.id);
-          payloads.push_back(done.result);
-          store_ids.push_back(done.id);
-          store_payloads.push_back(std::move(done.result));
+          payloads.push_back(std::move(done.result));
         }
         seal(env, done);
         if (ids.size() + stored.size() >= 64 || clock::now() - oldest > slow)
           if (!flush())
             open = false;
       }
-      if (bad)
+      if (bad || !open || port.ending())
         break;
+      // Whatever is unanswered goes out before this thread waits.
+      auto n = ::recv(fd, in.space(64 * 1024), 64 * 1024, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!flush())
+          break;
+        n = ::recv(fd, in.space(64 * 1024), 64 * 1024, 0);
+      }
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      in.filled(static_cast<size_t>(n));
     }
     flush();
     // Ended by the raylet: the driver learns that what it sent and did

@@ -62,6 +62,15 @@ grep -qx 'sum 523776' <<<"$out" || fail "tree: $out"
 grep -qx 'nodes 3' <<<"$out" || fail "tree did not use every node: $out"
 echo "ok: tree reduce of 1,024 leaves on three nodes"
 
+out=$(driver direct 2>&1) || fail "direct: $out"
+# 0^2 + ... + 499^2 and 0^2 + ... + 1999^2; 3^2 + 4^2; 1^2 + ... + 10^2
+for line in 'sync sum 41541750' 'leases while busy yes' \
+    'async sum 2664667000' 'store kept most results no' 'argument 25' 'serialized 385' \
+    'wait 2 ready 0 not' 'slow 300' 'leases when idle 0'; do
+  grep -qx "$line" <<<"$out" || fail "direct: no '$line' in: $out"
+done
+echo "ok: plain tasks over worker leases, their results owned by the driver"
+
 out=$(driver pinned 2>&1) || fail "pinned: $out"
 grep -qx 'matched 67108864 of 67108864' <<<"$out" || fail "pinned: $out"
 echo "ok: a task on node 2 read every byte of a 64 MiB object put on the head"

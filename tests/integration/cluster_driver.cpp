@@ -18,6 +18,11 @@
 //                           worker's pid to FILE and sleeps (cluster.sh
 //                           kills that worker): prints whether the store
 //                           counted the worker's pin, and dropped it
+//   cluster_driver direct   plain tasks over worker leases: exact results,
+//                           leases held and given back, results that
+//                           never reach the store, and results promoted
+//                           there when they leave (argument, serialized
+//                           ref, wait, a get that outlasts its grace)
 //   cluster_driver crash FILE RETRIES
 //                           a task that appends its worker's pid to FILE
 //                           and sleeps 3 s (cluster.sh kills that worker);
@@ -99,6 +104,26 @@ int64_t note_pid_and_sleep(std::string path) {
   return ::getpid();
 }
 CAFRAY_REMOTE(note_pid_and_sleep);
+
+int64_t square(int64_t x) {
+  return x * x;
+}
+CAFRAY_REMOTE(square);
+
+/// Reads refs it got inside a value (they escaped the driver).
+int64_t sum_refs(std::vector<cafray::object_ref<int64_t>> refs) {
+  int64_t sum = 0;
+  for (auto& ref : refs)
+    sum += cafray::get(ref);
+  return sum;
+}
+CAFRAY_REMOTE(sum_refs);
+
+int64_t sleep_ms(int64_t ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+  return ms;
+}
+CAFRAY_REMOTE(sleep_ms);
 
 namespace {
 
@@ -270,19 +295,75 @@ int crash(const std::string& path, int32_t retries) {
   return 0;
 }
 
+int direct() {
+  auto& r = cafray::detail::rt();
+  auto leases = [&] { return r.direct ? r.direct->leases() : size_t{0}; };
+  auto stored = [] { return cafray::object_store_stats().objects; };
+  // Synchronous tasks: one lease serves them all.
+  int64_t sum = 0;
+  for (int64_t i = 0; i < 500; ++i)
+    sum += cafray::get(cafray::task(square).remote(i));
+  std::cout << "sync sum " << sum << "\n";
+  std::cout << "leases while busy " << (leases() >= 1 ? "yes" : "no") << "\n";
+  // Their results never reached the store: its count hardly moves.
+  auto before = stored();
+  {
+    std::vector<cafray::object_ref<int64_t>> refs;
+    for (int64_t i = 0; i < 2000; ++i)
+      refs.push_back(cafray::task(square).remote(i));
+    int64_t total = 0;
+    for (auto x : cafray::get(refs))
+      total += x;
+    std::cout << "async sum " << total << "\n";
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  auto after = stored();
+  // (A get that waits past its grace promotes what it waits for, so a
+  // stall may store a few.)
+  auto grew = after > before ? after - before : 0;
+  std::cout << "store kept most results " << (grew < 1000 ? "no" : "yes")
+            << "\n";
+  // Results that leave: a task's argument, refs serialized into a value,
+  // and a wait.
+  auto a = cafray::task(square).remote(int64_t{3});
+  auto b = cafray::task(square).remote(int64_t{4});
+  std::cout << "argument " << cafray::get(cafray::task(add).remote(a, b))
+            << "\n";
+  std::vector<cafray::object_ref<int64_t>> inner;
+  for (int64_t i = 1; i <= 10; ++i)
+    inner.push_back(cafray::task(square).remote(i));
+  std::cout << "serialized " << cafray::get(cafray::task(sum_refs).remote(inner))
+            << "\n";
+  std::vector<cafray::object_ref<int64_t>> waited{
+    cafray::task(square).remote(int64_t{5}),
+    cafray::task(sleep_ms).remote(int64_t{400})};
+  auto [ready, unready] = cafray::wait(waited, 2, std::chrono::seconds{10});
+  std::cout << "wait " << ready.size() << " ready " << unready.size()
+            << " not\n";
+  // A get that waits past its grace asks the store, which gets the result.
+  std::cout << "slow " << cafray::get(cafray::task(sleep_ms).remote(
+                            int64_t{300}))
+            << "\n";
+  // Idle leases go back to their raylets.
+  std::this_thread::sleep_for(std::chrono::milliseconds{600});
+  std::cout << "leases when idle " << leases() << "\n";
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   std::string what = argc > 1 ? argv[1] : "";
-  if (what != "tree" && what != "pinned" && what != "view"
+  if (what != "tree" && what != "direct" && what != "pinned" && what != "view"
       && what != "too_large" && !(what == "pin_death" && argc == 3)
       && !(what == "crash" && argc == 4)) {
-    std::cerr << "usage: cluster_driver tree|pinned|view|too_large|"
+    std::cerr << "usage: cluster_driver tree|direct|pinned|view|too_large|"
                  "pin_death FILE|crash FILE RETRIES\n";
     return 2;
   }
   cafray::init();
   auto rc = what == "tree"        ? tree()
+            : what == "direct"    ? direct()
             : what == "pinned"    ? pinned()
             : what == "view"      ? view()
             : what == "too_large" ? too_large()

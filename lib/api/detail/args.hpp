@@ -33,8 +33,10 @@ task_arg make_arg(ref_holds& holds, A&& a) {
                   "object_ref<T> passed where a different type is expected");
     arg.kind = static_cast<uint8_t>(arg_kind::resolved);
     arg.ref = a.id();
-    if (a.owner())
+    if (a.owner()) {
+      a.owner()->share();
       holds.push_back(a.owner());
+    }
   } else {
     static_assert(std::is_convertible_v<A&&, PD>,
                   "argument does not convert to the parameter type");

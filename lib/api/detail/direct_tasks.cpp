@@ -21,9 +21,14 @@ namespace cafray::detail {
 struct direct_tasks::connection {
   worker_lease lease;
   transfer_wire::unique_fd fd;
-  /// Held while a task is put in `sent` and written, so that the worker
-  /// receives tasks in the order of `sent`.
+  /// Held while a task is put in `sent` and `out`, and while `out` is
+  /// written, so that the worker receives tasks in the order of `sent`.
+  /// Nobody blocks in a write while holding it.
   std::mutex write_mtx;
+  /// Tasks not written yet: while the worker has tasks to run, new ones
+  /// wait here and go out in one write when its next results arrive (or
+  /// once plenty gathered), instead of one write and one wake-up each.
+  std::vector<char> out;
   // Guarded by direct_tasks::mtx_:
   std::deque<task_spec> sent;  // written and not answered, oldest first
   bool closing = false;        // takes no more tasks
@@ -68,9 +73,29 @@ bool split_address(const std::string& address, std::string& host,
   return true;
 }
 
+/// Writes what `out` holds as far as the socket takes it without blocking
+/// (a failed connection ends in its reader).
+void write_out(int fd, std::vector<char>& out) {
+  size_t done = 0;
+  while (done < out.size()) {
+    auto n = ::send(fd, out.data() + done, out.size() - done,
+                    MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    done += static_cast<size_t>(n);
+  }
+  if (done == out.size())
+    out.clear();
+  else if (done > 0)
+    out.erase(out.begin(), out.begin() + static_cast<ptrdiff_t>(done));
+}
+
 } // namespace
 
-direct_tasks::direct_tasks(config cfg) : cfg_(std::move(cfg)) {
+direct_tasks::direct_tasks(config cfg)
+  : cfg_(std::move(cfg)), raylets_(cfg_.raylets) {
 }
 
 direct_tasks::~direct_tasks() {
@@ -129,28 +154,58 @@ bool direct_tasks::submit(task_spec& spec) {
     if (!c)
       return false;
     std::lock_guard<std::mutex> writing{c->write_mtx};
+    bool idle = false;
     {
       std::lock_guard<std::mutex> guard{mtx_};
       if (c->closing)
         continue;
-      in_flight_.emplace(spec.return_id(), false);
+      idle = c->sent.empty();
+      in_flight_.emplace(spec.return_id(), on_arrival::keep);
       c->sent.emplace_back(std::move(spec));
       c->last = clock::now();
     }
+    c->out.insert(c->out.end(), frame.begin(), frame.end());
+    // An idle worker gets it at once; a busy one with its next results.
     // A connection that fails here ends in the reader, which runs or fails
     // what it owed.
-    send_all(c->fd.get(), frame);
+    constexpr size_t plenty = 64 * 1024;
+    if (idle || c->out.size() >= plenty)
+      write_out(c->fd.get(), c->out);
     return true;
   }
   return false;
 }
 
-void direct_tasks::released(const object_id& id) {
+bool direct_tasks::released(const object_id& id) {
   std::lock_guard<std::mutex> guard{mtx_};
-  if (in_flight_.empty())
+  if (!in_flight_.empty())
+    if (auto i = in_flight_.find(id); i != in_flight_.end()) {
+      // Promoted already: the store gets it, and its release after it.
+      i->second = i->second == on_arrival::promote
+                    ? on_arrival::promote_released
+                    : on_arrival::drop;
+      return true;
+    }
+  return held_.erase(id) > 0;
+}
+
+void direct_tasks::promote(const object_id& id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!in_flight_.empty())
+    if (auto i = in_flight_.find(id); i != in_flight_.end()) {
+      if (i->second == on_arrival::keep)
+        i->second = on_arrival::promote;
+      return;
+    }
+  if (held_.erase(id) == 0)
     return;
-  if (auto i = in_flight_.find(id); i != in_flight_.end())
-    i->second = true;
+  if (auto payload = cfg_.objects->find(id))
+    cfg_.store(id, std::move(*payload));
+}
+
+void direct_tasks::promote(const std::vector<object_id>& ids) {
+  for (auto& id : ids)
+    promote(id);
 }
 
 std::shared_ptr<direct_tasks::connection> direct_tasks::acquire() {
@@ -170,14 +225,31 @@ std::shared_ptr<direct_tasks::connection> direct_tasks::acquire() {
   for (auto& c : ended)
     if (c->reader.joinable())
       c->reader.join();
+  std::vector<raylet_actor> raylets;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    raylets = raylets_;
+  }
   std::vector<worker_lease> granted;
   {
     caf::scoped_actor self{*cfg_.sys};
-    self
-      ->request(cfg_.raylet, std::chrono::seconds{5}, lease_atom_v,
-                cfg_.demand, uint32_t{1})
-      .receive([&](std::vector<worker_lease>& x) { granted = std::move(x); },
-               [&](caf::error&) {});
+    for (auto& raylet : raylets) {
+      // A dead node's raylet never answers (CAF-NOTES pitfall 3): a short
+      // timeout, and it is not asked again.
+      bool gone = false;
+      self
+        ->request(raylet, std::chrono::seconds{1}, lease_atom_v, cfg_.demand,
+                  uint32_t{1})
+        .receive([&](std::vector<worker_lease>& x) { granted = std::move(x); },
+                 [&](caf::error&) { gone = true; });
+      if (gone) {
+        std::lock_guard<std::mutex> guard{mtx_};
+        raylets_.erase(std::remove(raylets_.begin(), raylets_.end(), raylet),
+                       raylets_.end());
+      }
+      if (!granted.empty())
+        break;
+    }
   }
   if (granted.empty())
     return nullptr;
@@ -214,7 +286,7 @@ void direct_tasks::read_loop(std::shared_ptr<connection> c) {
   std::vector<object_id> ids;
   std::vector<object_payload> payloads;
   std::vector<object_id> stored;
-  std::vector<uint8_t> keep;
+  std::vector<on_arrival> fates;
   for (;;) {
     pollfd p{fd, POLLIN, 0};
     auto rc = ::poll(&p, 1, 20);
@@ -254,9 +326,11 @@ void direct_tasks::read_loop(std::shared_ptr<connection> c) {
         bad = true;
         break;
       }
-      keep.assign(ids.size(), 1);
+      fates.assign(ids.size(), on_arrival::drop);
       {
         std::lock_guard<std::mutex> guard{mtx_};
+        // What becomes of each result: kept here, or also (or only) the
+        // store's.
         auto answered = [&](const object_id& id) {
           auto& sent = c->sent;
           if (!sent.empty() && sent.front().id == id.task) {
@@ -270,25 +344,44 @@ void direct_tasks::read_loop(std::shared_ptr<connection> c) {
           }
           auto i = in_flight_.find(id);
           if (i == in_flight_.end())
-            return false;
-          auto dropped = i->second;
+            return on_arrival::drop;
+          auto what = i->second;
           in_flight_.erase(i);
-          return !dropped;
+          return what;
         };
         for (size_t i = 0; i < ids.size(); ++i)
-          keep[i] = answered(ids[i]) ? 1 : 0;
+          fates[i] = answered(ids[i]);
         for (auto& id : stored)
           answered(id);
         c->last = clock::now();
         // Under the lock: a ref that dies from now on finds the result in
         // place and erases it.
-        for (size_t i = 0; i < ids.size(); ++i)
-          if (keep[i])
-            cfg_.objects->insert(ids[i], std::move(payloads[i]));
+        for (size_t i = 0; i < ids.size(); ++i) {
+          switch (fates[i]) {
+            case on_arrival::keep:
+              held_.insert(ids[i]);
+              cfg_.objects->insert(ids[i], std::move(payloads[i]));
+              break;
+            case on_arrival::promote:
+              cfg_.objects->insert(ids[i], payloads[i]);
+              cfg_.store(ids[i], std::move(payloads[i]));
+              break;
+            case on_arrival::promote_released:
+              cfg_.store(ids[i], std::move(payloads[i]));
+              cfg_.release(ids[i]);
+              break;
+            case on_arrival::drop:
+              break;
+          }
+        }
       }
     }
     if (bad)
       break;
+    // The worker made progress: the tasks that gathered meanwhile go.
+    std::lock_guard<std::mutex> writing{c->write_mtx};
+    if (!c->out.empty())
+      write_out(fd, c->out);
   }
   lost(*c, bye);
   c->done = true;
@@ -303,9 +396,17 @@ void direct_tasks::lost(connection& c, bool bye) {
     open_.erase(std::remove_if(open_.begin(), open_.end(),
                                [&](auto& x) { return x.get() == &c; }),
                 open_.end());
-    owed.swap(c.sent);
-    for (auto& spec : owed)
-      in_flight_.erase(spec.return_id());
+    // A task whose result nobody wants any more does not run again.
+    for (auto& spec : c.sent) {
+      auto i = in_flight_.find(spec.return_id());
+      if (i == in_flight_.end())
+        continue;
+      auto dropped = i->second == on_arrival::drop;
+      in_flight_.erase(i);
+      if (!dropped)
+        owed.emplace_back(std::move(spec));
+    }
+    c.sent.clear();
     stopping = stopped_;
     c.fd.reset();
   }

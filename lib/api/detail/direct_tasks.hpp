@@ -5,7 +5,12 @@
 // plain tasks over task channels of its own (proto/task_channel.hpp); their
 // small results come back the same way, into the driver's objects. The
 // raylet, the head's scheduler thread and CAF's middleman stay off the
-// path of such a task. Tasks that need more (argument refs, other
+// path of such a task. As in Ray, the driver owns such a small result: it
+// lives only here until something outside needs it (the ref becomes a
+// task's or an actor call's argument, is serialized into a value, or a
+// get or wait asks the store), and then it is promoted: put into the store
+// once. A result that never leaves costs the store nothing, not even its
+// release. Tasks that need more (argument refs, other
 // resources, actors) take the raylet's path as before, and so does any
 // task while no worker can be leased.
 
@@ -15,6 +20,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/fwd.hpp>
@@ -29,7 +35,9 @@ class direct_tasks {
 public:
   struct config {
     caf::actor_system* sys = nullptr;
-    raylet_actor raylet;
+    /// The raylets to lease from, in order of preference (this node's
+    /// first): a busy node's tasks run on the others' workers.
+    std::vector<raylet_actor> raylets;
     /// Where results go for this process's readers.
     std::shared_ptr<local_objects> objects;
     /// Submits a task the raylet's way (a lease that ended left it unrun,
@@ -38,6 +46,10 @@ public:
     /// Records a task's failure (its worker died and no retries are left):
     /// for this process's readers and the store.
     std::function<void(const object_id&, object_payload)> fail;
+    /// Puts a result into the store (promotion).
+    std::function<void(const object_id&, object_payload)> store;
+    /// Releases a result in the store (promoted after its ref died).
+    std::function<void(const object_id&)> release;
     /// The demand of a plain task, as every lease holds it.
     resource_map demand;
     /// Leases held at most at once.
@@ -57,9 +69,15 @@ public:
   /// if it does not qualify or no worker can be leased now.
   bool submit(task_spec& spec);
 
-  /// The last ref to `id` died: if it is the result of a task in flight
-  /// here, the result is dropped on arrival.
-  void released(const object_id& id);
+  /// The last ref to `id` died: a result in flight here is dropped on
+  /// arrival. True if the store never had (and never gets) the object, so
+  /// it needs no release.
+  bool released(const object_id& id);
+
+  /// Puts these objects into the store if they are results only this
+  /// process holds (now, or on arrival).
+  void promote(const std::vector<object_id>& ids);
+  void promote(const object_id& id);
 
   /// Returns every lease and waits for the channels' threads.
   void stop();
@@ -86,11 +104,18 @@ private:
   config cfg_;
   mutable std::mutex mtx_;
   std::vector<std::shared_ptr<connection>> open_;
-  /// Results in flight, by object: whether its ref died meanwhile.
-  std::unordered_map<object_id, bool> in_flight_;
+  /// What becomes of a result in flight when it arrives.
+  /// (`promote_released`: the ref died after its promotion; the store
+  /// gets the result and then its release.)
+  enum class on_arrival : uint8_t { keep, drop, promote, promote_released };
+  std::unordered_map<object_id, on_arrival> in_flight_;
+  /// Results that arrived and only this process holds.
+  std::unordered_set<object_id> held_;
   /// Every connection whose reader thread was not joined yet.
   std::vector<std::shared_ptr<connection>> all_;
   std::chrono::steady_clock::time_point next_try_{};
+  /// Raylets that did not answer a lease request are asked no more.
+  std::vector<raylet_actor> raylets_;
   bool acquiring_ = false;
   bool stopped_ = false;
 };

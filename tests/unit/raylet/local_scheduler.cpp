@@ -546,3 +546,58 @@ TEST_CASE("a dead worker frees what it held, is never used again and makes "
   CHECK_EQ(a[0].worker, w2);
   CHECK_EQ(s.status(w1), status::dead);
 }
+
+TEST_CASE("a leased worker holds its demand and takes no task of the queue") {
+  local_scheduler s{{{"CPU", 2000}}, 2, 8};
+  auto w1 = s.add_worker();
+  auto w2 = s.add_worker();
+  auto leased = s.lease({{"CPU", 1000}});
+  REQUIRE_GE(leased, 0);
+  auto l = static_cast<uint32_t>(leased);
+  CHECK(s.leased(l));
+  CHECK_EQ(s.status(l), status::busy);
+  CHECK_EQ(s.in_flight(l), 1u);
+  CHECK_EQ(s.running(), 1u);
+  CHECK(s.available() == resource_map{{"CPU", 1000}});
+  // The queue's tasks go to the other worker, and pipeline on it only.
+  auto other = l == w1 ? w2 : w1;
+  for (uint64_t n = 1; n <= 3; ++n)
+    submit(s, make_task(n));
+  auto a = dispatch(s);
+  REQUIRE_EQ(a.size(), 3u);
+  for (auto& x : a)
+    CHECK_EQ(x.worker, other);
+  CHECK_EQ(s.in_flight(l), 1u);
+  // No steal from a lease, and a drain asks nothing of it.
+  for (int i = 0; i < 3; ++i)
+    s.task_done(other);
+  CHECK(s.steals().empty());
+  for (auto& req : s.drain_requests())
+    CHECK_NE(req.victim, l);
+  // Nothing more to lease: the other worker is idle but no CPU is free...
+  submit(s, make_task(4));
+  dispatch(s);
+  CHECK_EQ(s.lease({{"CPU", 1000}}), -1);
+  s.task_done(other);
+  // ...and a demand that does not fit is refused too.
+  CHECK_EQ(s.lease({{"CPU", 2000}}), -1);
+  // The lease ends like a task: the worker is idle, its CPU free.
+  s.task_done(l);
+  CHECK_FALSE(s.leased(l));
+  CHECK_EQ(s.status(l), status::idle);
+  CHECK_EQ(s.running(), 0u);
+  CHECK(s.available() == resource_map{{"CPU", 2000}});
+}
+
+TEST_CASE("a leased worker that dies frees its demand") {
+  local_scheduler s{{{"CPU", 1000}}, 2, 8};
+  s.add_worker();
+  auto l = s.lease({{"CPU", 1000}});
+  REQUIRE_GE(l, 0);
+  CHECK_EQ(s.lease({{"CPU", 1000}}), -1);  // no idle worker left
+  s.worker_died(static_cast<uint32_t>(l));
+  CHECK_FALSE(s.leased(static_cast<uint32_t>(l)));
+  CHECK_EQ(s.running(), 0u);
+  CHECK(s.available() == resource_map{{"CPU", 1000}});
+  CHECK_EQ(s.lease({{"CPU", 1000}}), -1);  // dead, never leased again
+}
