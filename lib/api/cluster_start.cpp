@@ -173,7 +173,7 @@ void spawn_core(runtime& r) {
   // from the workers that ran them.
   r.core = spawn_core_worker(*r.sys, r.store, r.raylet, r.waiters,
                              r.submissions, r.releases, r.calls, r.arena,
-                             r.objects, r.remote_node);
+                             r.objects, r.remote_node, r.direct);
   // The core worker stands for this process in the store's pin books.
   if (r.arena)
     r.arena->attach(caf::actor_cast<caf::actor>(r.core));
@@ -460,9 +460,15 @@ void start_direct_tasks(runtime& r,
   direct_tasks::config cfg;
   cfg.sys = r.sys;
   cfg.raylets.push_back(r.raylet);
-  for (auto& m : members)
+  for (auto& m : members) {
     if (m.raylet && m.raylet != r.raylet)
       cfg.raylets.push_back(m.raylet);
+    // As many leases as the driver's node has CPUs: more workers than
+    // that, on other nodes, only while its own are busy otherwise.
+    if (m.raylet == r.raylet)
+      if (auto i = m.total.find("CPU"); i != m.total.end() && i->second > 0)
+        cfg.max_leases = static_cast<size_t>((i->second + 999) / 1000);
+  }
   cfg.objects = r.objects;
   cfg.demand = resource_map{{"CPU", 1000}};
   auto* rp = &r;
@@ -484,7 +490,7 @@ void start_direct_tasks(runtime& r,
     if (rp->releases->push(id))
       caf::anon_send(rp->core, release_atom_v);
   };
-  r.direct = std::make_unique<direct_tasks>(std::move(cfg));
+  r.direct = std::make_shared<direct_tasks>(std::move(cfg));
 }
 
 /// A driver of a running cluster: its tasks go to the head's raylet (and
@@ -504,6 +510,9 @@ void start_driver(runtime& r) {
   // The driver's own puts are readable here at once; everything else comes
   // from the head's store.
   r.objects = std::make_shared<local_objects>();
+  // Before the core worker, which owns the driver's actor results with it.
+  if (r.cfg.direct_tasks)
+    start_direct_tasks(r, welcome.members);
   spawn_core(r);
   // The worker processes that run this driver's tasks connect here and
   // hand its small results straight to its core worker, not through the
@@ -517,8 +526,6 @@ void start_driver(runtime& r) {
                                r.cfg.host + ":" + std::to_string(*port)}});
   }
   register_job(r, "driver");
-  if (r.cfg.direct_tasks)
-    start_direct_tasks(r, welcome.members);
   auto code = r.cfg.code_libraries;
   for (auto& path : detail::code_from_environment())
     code.push_back(path);

@@ -8,6 +8,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "api/detail/arena_client.hpp"
+#include "api/detail/direct_tasks.hpp"
 #include "proto/guards.hpp"
 #include "proto/tell.hpp"
 #include "worker/executor.hpp"
@@ -70,6 +71,13 @@ void call_finished(core_pointer self, const actor_id& actor,
   }
   if (st.direct_results)
     st.keep(id, payload);
+  // A driver owns it (the store gets it if it leaves), unless nobody wants
+  // it any more.
+  if (st.direct) {
+    if (st.released.count(id) == 0)
+      st.direct->adopt(id, payload);
+    return;
+  }
   // Published final by a host in this process: the store never hears.
   if (!st.objects || !st.objects->publishes(payload))
     tell(self, st.store, put_atom_v, id, std::move(payload));
@@ -84,8 +92,11 @@ core_worker(core_pointer self, object_store_actor store, raylet_actor raylet,
             std::shared_ptr<detail::release_queue> releases,
             std::shared_ptr<detail::actor_call_table> calls,
             std::shared_ptr<detail::arena_client> arena,
-            std::shared_ptr<local_objects> objects, bool direct_results) {
+            std::shared_ptr<local_objects> objects, bool direct_results,
+            std::shared_ptr<detail::direct_tasks> direct) {
   self->state.direct_results = direct_results && objects != nullptr;
+  if (self->state.direct_results)
+    self->state.direct = std::move(direct);
   self->state.arena = std::move(arena);
   self->state.objects = std::move(objects);
   self->state.store = std::move(store);
@@ -266,11 +277,12 @@ spawn_core_worker(caf::actor_system& sys, object_store_actor store,
                   std::shared_ptr<detail::actor_call_table> calls,
                   std::shared_ptr<detail::arena_client> arena,
                   std::shared_ptr<local_objects> objects,
-                  bool direct_results) {
+                  bool direct_results,
+                  std::shared_ptr<detail::direct_tasks> direct) {
   return sys.spawn(core_worker, std::move(store), std::move(raylet),
                    std::move(waiters), std::move(submissions),
                    std::move(releases), std::move(calls), std::move(arena),
-                   std::move(objects), direct_results);
+                   std::move(objects), direct_results, std::move(direct));
 }
 
 } // namespace cafray

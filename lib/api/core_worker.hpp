@@ -17,6 +17,7 @@
 namespace cafray::detail {
 
 class arena_client;
+class direct_tasks;
 
 } // namespace cafray::detail
 
@@ -46,6 +47,9 @@ struct core_worker_state {
   /// that ran them, and its actor calls' results too; both go into
   /// `objects`, where its threads read them.
   bool direct_results = false;
+  /// A driver of a cluster: it owns the results of its actor calls, as of
+  /// its direct tasks; they reach the store only if they leave.
+  std::shared_ptr<detail::direct_tasks> direct;
   /// Objects this process let go of lately: a direct result that arrives
   /// after its ref died is dropped, not kept forever.
   std::unordered_set<object_id> released;
@@ -67,7 +71,8 @@ core_worker(core_worker_actor::stateful_pointer<core_worker_state> self,
             std::shared_ptr<detail::release_queue> releases,
             std::shared_ptr<detail::actor_call_table> calls,
             std::shared_ptr<detail::arena_client> arena,
-            std::shared_ptr<local_objects> objects, bool direct_results);
+            std::shared_ptr<local_objects> objects, bool direct_results,
+            std::shared_ptr<detail::direct_tasks> direct);
 
 /// The error payload of a call to a dead actor.
 object_payload actor_died_payload(const actor_id& actor, const object_id& id,
@@ -86,6 +91,7 @@ spawn_core_worker(caf::actor_system& sys, object_store_actor store,
                   std::shared_ptr<detail::actor_call_table> calls,
                   std::shared_ptr<detail::arena_client> arena = nullptr,
                   std::shared_ptr<local_objects> objects = nullptr,
-                  bool direct_results = false);
+                  bool direct_results = false,
+                  std::shared_ptr<detail::direct_tasks> direct = nullptr);
 
 } // namespace cafray

@@ -66,7 +66,9 @@ out=$(driver direct 2>&1) || fail "direct: $out"
 # 0^2 + ... + 499^2 and 0^2 + ... + 1999^2; 3^2 + 4^2; 1^2 + ... + 10^2
 for line in 'sync sum 41541750' 'leases while busy yes' \
     'async sum 2664667000' 'store kept most results no' 'argument 25' 'serialized 385' \
-    'wait 2 ready 0 not' 'slow 300' 'leases when idle 0'; do
+    'wait 2 ready 0 not' 'slow 300' 'actor last 2001000' \
+    'store kept most calls no' 'call as argument 4002000' 'wait on call 1' \
+    'leases when idle 0'; do
   grep -qx "$line" <<<"$out" || fail "direct: no '$line' in: $out"
 done
 echo "ok: plain tasks over worker leases, their results owned by the driver"

@@ -125,6 +125,20 @@ int64_t sleep_ms(int64_t ms) {
 }
 CAFRAY_REMOTE(sleep_ms);
 
+/// Adds up what it is given.
+class Accumulator {
+public:
+  int64_t add(int64_t x) {
+    total_ += x;
+    return total_;
+  }
+
+private:
+  int64_t total_ = 0;
+};
+CAFRAY_ACTOR(Accumulator);
+CAFRAY_METHOD(Accumulator, add);
+
 namespace {
 
 /// Distinct nodes named by task rows in the GCS (tasks that waited or ran
@@ -344,6 +358,28 @@ int direct() {
   std::cout << "slow " << cafray::get(cafray::task(sleep_ms).remote(
                             int64_t{300}))
             << "\n";
+  // Actor results are the driver's too: the store hardly sees them, until
+  // one becomes an argument or a wait asks for a late one.
+  auto acc = cafray::actor<Accumulator>().remote();
+  before = stored();
+  {
+    std::vector<cafray::object_ref<int64_t>> calls;
+    for (int64_t i = 1; i <= 2000; ++i)
+      calls.push_back(acc.call(&Accumulator::add, i));
+    std::cout << "actor last " << cafray::get(calls).back() << "\n";
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  after = stored();
+  grew = after > before ? after - before : 0;
+  std::cout << "store kept most calls " << (grew < 1000 ? "no" : "yes")
+            << "\n";
+  auto c1 = acc.call(&Accumulator::add, int64_t{0});
+  std::cout << "call as argument "
+            << cafray::get(cafray::task(add).remote(c1, c1)) << "\n";
+  std::vector<cafray::object_ref<int64_t>> late{
+    acc.call(&Accumulator::add, int64_t{1})};
+  auto w2 = cafray::wait(late, 1, std::chrono::seconds{10});
+  std::cout << "wait on call " << w2.ready.size() << "\n";
   // Idle leases go back to their raylets.
   std::this_thread::sleep_for(std::chrono::milliseconds{600});
   std::cout << "leases when idle " << leases() << "\n";

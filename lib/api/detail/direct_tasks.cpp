@@ -117,6 +117,11 @@ size_t direct_tasks::leases() const {
   return open_.size();
 }
 
+bool direct_tasks::in_flight(const object_id& id) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return in_flight_.count(id) > 0;
+}
+
 bool direct_tasks::submit(task_spec& spec) {
   using clock = std::chrono::steady_clock;
   if (!qualifies(spec))
@@ -186,7 +191,18 @@ bool direct_tasks::released(const object_id& id) {
                     : on_arrival::drop;
       return true;
     }
+  if (!wanted_.empty())
+    wanted_.erase(id);
   return held_.erase(id) > 0;
+}
+
+void direct_tasks::adopt(const object_id& id, const object_payload& payload) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!wanted_.empty() && wanted_.erase(id) > 0) {
+    cfg_.store(id, payload);
+    return;
+  }
+  held_.insert(id);
 }
 
 void direct_tasks::promote(const object_id& id) {
@@ -197,8 +213,13 @@ void direct_tasks::promote(const object_id& id) {
         i->second = on_arrival::promote;
       return;
     }
-  if (held_.erase(id) == 0)
+  if (held_.erase(id) == 0) {
+    // Not here yet: it may come some other way (adopt), or it is the
+    // store's anyway (a task that ran through the raylet); forgotten when
+    // its ref dies.
+    wanted_.insert(id);
     return;
+  }
   if (auto payload = cfg_.objects->find(id))
     cfg_.store(id, std::move(*payload));
 }

@@ -52,7 +52,7 @@ public:
     std::function<void(const object_id&)> release;
     /// The demand of a plain task, as every lease holds it.
     resource_map demand;
-    /// Leases held at most at once.
+    /// Leases held at most at once (the driver's node's CPUs).
     size_t max_leases = 8;
     /// A lease goes back to the raylet after it was idle this long.
     std::chrono::milliseconds linger{100};
@@ -78,6 +78,15 @@ public:
   /// process holds (now, or on arrival).
   void promote(const std::vector<object_id>& ids);
   void promote(const object_id& id);
+
+  /// A result that arrived here some other way (an actor call's) and only
+  /// this process holds: owned like a direct task's. Goes to the store at
+  /// once if it was promoted before it arrived.
+  void adopt(const object_id& id, const object_payload& payload);
+
+  /// Whether `id` is the result of a task in flight here (it arrives here,
+  /// or its task goes through the raylet and its result still does).
+  bool in_flight(const object_id& id) const;
 
   /// Returns every lease and waits for the channels' threads.
   void stop();
@@ -111,6 +120,8 @@ private:
   std::unordered_map<object_id, on_arrival> in_flight_;
   /// Results that arrived and only this process holds.
   std::unordered_set<object_id> held_;
+  /// Promoted before they arrived some other way (see adopt).
+  std::unordered_set<object_id> wanted_;
   /// Every connection whose reader thread was not joined yet.
   std::vector<std::shared_ptr<connection>> all_;
   std::chrono::steady_clock::time_point next_try_{};

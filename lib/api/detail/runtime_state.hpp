@@ -64,7 +64,7 @@ struct runtime {
   /// another process; nothing seals task results in `objects`.
   bool remote_node = false;
   /// A driver of a cluster: its plain tasks go to leased workers directly.
-  std::unique_ptr<direct_tasks> direct;
+  std::shared_ptr<direct_tasks> direct;
   /// A driver's holds on task arguments, by the task's result: dropped
   /// when the result is fetched.
   std::mutex remote_holds_mtx;
