@@ -219,6 +219,16 @@ private:
   bool ok_ = false;
 };
 
+/// The machine's load averages (1, 5, 15 min) as /proc/loadavg has them:
+/// printed with every figure, which the load moves (see bench/README.md).
+std::string load_average() {
+  std::ifstream in{"/proc/loadavg"};
+  std::string one, five, fifteen;
+  if (!(in >> one >> five >> fifteen))
+    return "?";
+  return one + " " + five + " " + fifteen;
+}
+
 void sleep_s(double s) {
   std::this_thread::sleep_for(std::chrono::duration<double>{s});
 }
@@ -256,6 +266,7 @@ bool throughput_run(caf::actor_system& sys, const options& opt, size_t r) {
   sleep_s(opt.seconds);
   auto end = now_ns();
   auto cpu_after = shard.cpu_times();
+  auto load = load_average();
   auto done = writers.stop();
   std::vector<int64_t> latencies;
   for (auto& [at, latency] : done)
@@ -291,8 +302,8 @@ bool throughput_run(caf::actor_system& sys, const options& opt, size_t r) {
                     us);
       parts += buf;
     }
-    std::printf("      CPU us per write: total %.2f %s\n", total,
-                parts.c_str());
+    std::printf("      CPU us per write: total %.2f %s  (load %s)\n", total,
+                parts.c_str(), load.c_str());
   }
   std::fflush(stdout);
   return writers.obs().failed == 0;
@@ -315,6 +326,7 @@ bool stall_run(caf::actor_system& sys, const options& opt, uint64_t victim,
   shard.kill_9(victim);
   sleep_s(1.5);
   auto end = now_ns();
+  auto load = load_average();
   auto done = writers.stop();
   // The longest time without any acknowledgement, from the kill on.
   std::vector<int64_t> times;
@@ -356,11 +368,13 @@ bool stall_run(caf::actor_system& sys, const options& opt, uint64_t victim,
                 shard.log_of(0).c_str());
   std::printf("kill -9 %-6s (replica %" PRIu64 ")  stall %7.2f ms  (any gap "
               "in 1.5 s: %7.2f ms)  longest write %7.2f ms  (lease %" PRIu64
-              " ms, heartbeat %" PRIu64 " ms)  target stall<=30ms: %s\n",
+              " ms, heartbeat %" PRIu64 " ms, load %s)  target stall<=30ms: "
+              "%s\n",
               role, victim, static_cast<double>(failover) / 1e6,
               static_cast<double>(gap) / 1e6,
               static_cast<double>(worst_latency) / 1e6, opt.stall_lease_ms,
-              opt.stall_heartbeat_ms, failover <= 30'000'000 ? "met" : "missed");
+              opt.stall_heartbeat_ms, load.c_str(),
+              failover <= 30'000'000 ? "met" : "missed");
   std::fflush(stdout);
   return writers.obs().failed == 0;
 }
