@@ -110,6 +110,19 @@ unique_fd listen_tcp(const std::string& host, uint16_t port, uint16_t& bound,
   return result;
 }
 
+bool send_all(int fd, const char* data, size_t size) {
+  size_t done = 0;
+  while (done < size) {
+    auto n = ::send(fd, data + done, size - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 unique_fd connect_tcp(const std::string& host, uint16_t port,
                       std::string& why) {
   addrinfo hints{};

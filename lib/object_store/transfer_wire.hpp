@@ -163,6 +163,10 @@ std::string errno_text(const char* what);
 unique_fd listen_tcp(const std::string& host, uint16_t port, uint16_t& bound,
                      std::string& why, bool* bad_address = nullptr);
 
+/// Writes all of `size` bytes at `data` to a blocking socket, without
+/// SIGPIPE; false if the connection is gone.
+bool send_all(int fd, const char* data, size_t size);
+
 /// A blocking connection to `host:port` with TCP_NODELAY, close-on-exec;
 /// an empty fd and `why` on failure.
 unique_fd connect_tcp(const std::string& host, uint16_t port,

@@ -39,19 +39,6 @@ struct direct_tasks::connection {
 
 namespace {
 
-bool send_all(int fd, const std::vector<char>& buf) {
-  size_t done = 0;
-  while (done < buf.size()) {
-    auto n = ::send(fd, buf.data() + done, buf.size() - done, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 /// Splits "host:port" or "[v6]:port".
 bool split_address(const std::string& address, std::string& host,
                    uint16_t& port) {
@@ -287,7 +274,7 @@ std::shared_ptr<direct_tasks::connection> direct_tasks::acquire() {
     return nullptr;
   std::vector<char> hello;
   channel::append(hello, channel::frame_kind::hello, lease.token);
-  if (!send_all(fd.get(), hello))
+  if (!transfer_wire::send_all(fd.get(), hello.data(), hello.size()))
     return nullptr;
   auto c = std::make_shared<connection>();
   c->lease = lease;
