@@ -1,7 +1,6 @@
 // What the user's calls do on a running runtime: objects, tasks, actors.
 // The life cycle is in runtime.cpp.
 
-#include <condition_variable>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -337,85 +336,11 @@ std::vector<object_payload> fetch(const std::vector<object_id>& ids,
   return result;
 }
 
-namespace {
-
-/// Counts the seals of the objects it watches.
-class seal_counter : public seal_watch {
-public:
-  void sealed(const object_id&) override {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      ++count_;
-    }
-    cv_.notify_all();
-  }
-
-  /// Waits until `n` seals were counted or the deadline passed.
-  template <class TimePoint>
-  void await(size_t n, TimePoint deadline) {
-    std::unique_lock<std::mutex> guard{mtx_};
-    cv_.wait_until(guard, deadline, [&] { return count_ >= n; });
-  }
-
-private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  size_t count_ = 0;
-};
-
-/// A driver's wait on objects it owns (its direct tasks' results, its
-/// puts): answered here, as Ray's owner answers from its memory store,
-/// without a round trip to the store per call. Nothing if some object is
-/// none of these (the store must answer).
-std::optional<std::vector<uint8_t>>
-wait_owned(detail::runtime& r, const std::vector<object_id>& ids,
-           uint64_t num_ready, caf::timespan timeout) {
-  std::vector<uint8_t> flags(ids.size(), 0);
-  size_t ready = 0;
-  std::vector<object_id> missing;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (r.objects->contains(ids[i])) {
-      flags[i] = 1;
-      // The first `num_ready` ready ones in input order are the answer:
-      // the rest counts as not ready, whatever it is.
-      if (++ready == num_ready)
-        return flags;
-    } else if (r.direct->in_flight(ids[i])) {
-      missing.push_back(ids[i]);
-    } else {
-      return std::nullopt;
-    }
-  }
-  if (ready >= num_ready || missing.empty())
-    return flags;
-  auto w = std::make_shared<seal_counter>();
-  auto watched = r.objects->watch_missing(missing, w);
-  // Sealed before the watch went in: ready already.
-  auto have = ready + (missing.size() - watched);
-  if (have < num_ready) {
-    using clock = std::chrono::steady_clock;
-    auto infinite = timeout == caf::timespan::max() || timeout.count() < 0;
-    // (A far deadline, not time_point::max(): waits convert it.)
-    auto span = infinite ? clock::duration{std::chrono::hours{24 * 365}}
-                         : std::chrono::duration_cast<clock::duration>(
-                           timeout);
-    auto deadline = clock::now() + span;
-    w->await(num_ready - have, deadline);
-  }
-  r.objects->unwatch(missing, w.get());
-  for (size_t i = 0; i < ids.size(); ++i)
-    if (!flags[i] && r.objects->contains(ids[i]))
-      flags[i] = 1;
-  return flags;
-}
-
-} // namespace
-
 std::vector<uint8_t> wait_ids(const std::vector<object_id>& ids,
                               uint64_t num_ready, caf::timespan timeout) {
   auto& r = rt();
   if (r.direct && current_task_context() == nullptr)
-    if (auto flags = wait_owned(r, ids, num_ready, timeout))
+    if (auto flags = r.direct->wait_owned(ids, num_ready, timeout))
       return std::move(*flags);
   auto [token, w] = r.waiters->open();
   if (token != 0) {

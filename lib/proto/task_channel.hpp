@@ -19,7 +19,6 @@
 // unanswered. A connection that ends without a bye lost its worker: the
 // first unanswered task was running.
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -122,18 +121,6 @@ public:
     x.size = length - 1;
     begin_ += 4 + length;
     return true;
-  }
-
-  /// Bytes the next frame still lacks (at least one), to size the read.
-  size_t wanted() const {
-    auto avail = end_ - begin_;
-    if (avail < header_size)
-      return 64 * 1024;
-    auto p = reinterpret_cast<const unsigned char*>(buf_.data() + begin_);
-    auto length = (size_t{p[0]} << 24) | (size_t{p[1]} << 16)
-                  | (size_t{p[2]} << 8) | size_t{p[3]};
-    auto missing = 4 + length > avail ? 4 + length - avail : 0;
-    return std::max<size_t>(missing, 64 * 1024);
   }
 
 private:

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <deque>
 
 #include <poll.h>
@@ -19,7 +20,6 @@
 namespace cafray::detail {
 
 struct direct_tasks::connection {
-  worker_lease lease;
   transfer_wire::unique_fd fd;
   /// Held while a task is put in `sent` and `out`, and while `out` is
   /// written, so that the worker receives tasks in the order of `sent`.
@@ -107,6 +107,77 @@ size_t direct_tasks::leases() const {
 bool direct_tasks::in_flight(const object_id& id) const {
   std::lock_guard<std::mutex> guard{mtx_};
   return in_flight_.count(id) > 0;
+}
+
+namespace {
+
+/// Counts the seals of the objects it watches.
+class seal_counter : public seal_watch {
+public:
+  void sealed(const object_id&) override {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      ++count_;
+    }
+    cv_.notify_all();
+  }
+
+  /// Waits until `n` seals were counted or the deadline passed.
+  template <class TimePoint>
+  void await(size_t n, TimePoint deadline) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    cv_.wait_until(guard, deadline, [&] { return count_ >= n; });
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  size_t count_ = 0;
+};
+
+} // namespace
+
+std::optional<std::vector<uint8_t>>
+direct_tasks::wait_owned(const std::vector<object_id>& ids, uint64_t num_ready,
+                         caf::timespan timeout) {
+  auto& objects = *cfg_.objects;
+  std::vector<uint8_t> flags(ids.size(), 0);
+  size_t ready = 0;
+  std::vector<object_id> missing;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (objects.contains(ids[i])) {
+      flags[i] = 1;
+      // The first `num_ready` ready ones in input order are the answer:
+      // the rest counts as not ready, whatever it is.
+      if (++ready == num_ready)
+        return flags;
+    } else if (in_flight(ids[i])) {
+      missing.push_back(ids[i]);
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (ready >= num_ready || missing.empty())
+    return flags;
+  auto w = std::make_shared<seal_counter>();
+  auto watched = objects.watch_missing(missing, w);
+  // Sealed before the watch went in: ready already.
+  auto have = ready + (missing.size() - watched);
+  if (have < num_ready) {
+    using clock = std::chrono::steady_clock;
+    auto infinite = timeout == caf::timespan::max() || timeout.count() < 0;
+    // (A far deadline, not time_point::max(): waits convert it.)
+    auto span = infinite ? clock::duration{std::chrono::hours{24 * 365}}
+                         : std::chrono::duration_cast<clock::duration>(
+                           timeout);
+    auto deadline = clock::now() + span;
+    w->await(num_ready - have, deadline);
+  }
+  objects.unwatch(missing, w.get());
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (!flags[i] && objects.contains(ids[i]))
+      flags[i] = 1;
+  return flags;
 }
 
 bool direct_tasks::submit(task_spec& spec) {
@@ -277,7 +348,6 @@ std::shared_ptr<direct_tasks::connection> direct_tasks::acquire() {
   if (!transfer_wire::send_all(fd.get(), hello.data(), hello.size()))
     return nullptr;
   auto c = std::make_shared<connection>();
-  c->lease = lease;
   c->fd = std::move(fd);
   c->last = std::chrono::steady_clock::now();
   c->reader = std::thread{[this, c] { read_loop(c); }};

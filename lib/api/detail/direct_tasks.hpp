@@ -18,12 +18,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
 
 #include "object_store/local_objects.hpp"
 #include "proto/messages.hpp"
@@ -87,6 +89,14 @@ public:
   /// Whether `id` is the result of a task in flight here (it arrives here,
   /// or its task goes through the raylet and its result still does).
   bool in_flight(const object_id& id) const;
+
+  /// A wait on objects this process owns (its direct tasks' results, its
+  /// actor results and puts): the flags of `wait`, answered here as Ray's
+  /// owner answers from its memory store, without a round trip to the
+  /// store. Nothing if some object is none of these (the store answers).
+  std::optional<std::vector<uint8_t>>
+  wait_owned(const std::vector<object_id>& ids, uint64_t num_ready,
+             caf::timespan timeout);
 
   /// Returns every lease and waits for the channels' threads.
   void stop();
