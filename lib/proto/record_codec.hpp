@@ -63,9 +63,17 @@ public:
   std::enable_if_t<std::is_integral<T>::value> put(T x) {
     using U = std::make_unsigned_t<T>;
     if constexpr (!Counting) {
+      // Big-endian, in one store.
       auto y = static_cast<U>(x);
-      for (size_t i = 0; i < sizeof(U); ++i)
-        out_[n_ + i] = static_cast<char>(y >> (8 * (sizeof(U) - 1 - i)));
+      if constexpr (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__ || sizeof(U) == 1)
+        ; // in order already
+      else if constexpr (sizeof(U) == 8)
+        y = __builtin_bswap64(y);
+      else if constexpr (sizeof(U) == 4)
+        y = __builtin_bswap32(y);
+      else if constexpr (sizeof(U) == 2)
+        y = __builtin_bswap16(y);
+      std::memcpy(out_ + n_, &y, sizeof(U));
     }
     n_ += sizeof(U);
   }

@@ -7,15 +7,19 @@ namespace cafray::detail {
 submit_queue::route submit_queue::push(task_spec& spec) {
   // Submissions closer together than this count as a burst.
   constexpr auto burst_gap = std::chrono::microseconds{20};
-  auto now = clock::now();
   std::lock_guard<std::mutex> guard{mtx_};
+  if (rung_) {
+    // A burst under way: the core worker takes this with the rest (and
+    // notes the time when it finds the queue empty).
+    items_.emplace_back(std::move(spec));
+    return route::queued;
+  }
+  auto now = clock::now();
   auto recent = now - last_ < burst_gap;
   last_ = now;
-  if (!rung_ && items_.empty() && !recent)
+  if (items_.empty() && !recent)
     return route::direct;
   items_.emplace_back(std::move(spec));
-  if (rung_)
-    return route::queued;
   rung_ = true;
   return route::doorbell;
 }
@@ -23,10 +27,16 @@ submit_queue::route submit_queue::push(task_spec& spec) {
 std::vector<task_spec> submit_queue::take() {
   std::vector<task_spec> result;
   std::lock_guard<std::mutex> guard{mtx_};
-  if (items_.empty())
+  if (items_.empty()) {
     rung_ = false;
-  else
+    // The burst's last submission came about now.
+    last_ = clock::now();
+  } else {
     result.swap(items_);
+    // The next batch is likely as large: one allocation instead of one
+    // per doubling.
+    items_.reserve(result.size());
+  }
   return result;
 }
 
