@@ -185,8 +185,12 @@ task_id submit_task(task_spec spec) {
   stamp(spec);
   auto id = spec.id;
   // A driver's plain task goes straight to a worker it leased.
-  if (r.direct && current_task_context() == nullptr && r.direct->submit(spec))
-    return id;
+  if (current_task_context() == nullptr) {
+    if (r.direct && r.direct->submit(spec))
+      return id;
+    if (r.leases && r.leases->submit(spec))
+      return id;
+  }
   switch (r.submissions->push(spec)) {
     case detail::submit_queue::route::direct:
       if (r.remote_node) {

@@ -68,9 +68,11 @@ raylet_config make_raylet_config(runtime& r) {
   rc.spill_backlog = r.cfg.spill_backlog > 0 ? r.cfg.spill_backlog : 4 * cpus;
   auto store = r.store;
   auto arena = r.objects;
-  rc.factory.worker = [&sys, store, router, arena](uint32_t index,
-                                                   raylet_actor raylet) {
-    return spawn_worker(sys, index, std::move(raylet), store, router, arena);
+  auto node = r.node;
+  rc.factory.worker = [&sys, store, router, arena, node](uint32_t index,
+                                                         raylet_actor raylet) {
+    return spawn_worker(sys, index, std::move(raylet), store, router, arena,
+                        nullptr, false, nullptr, node);
   };
   if (r.agent) {
     // Worker processes: started here, they attach to the node's agent and
@@ -411,6 +413,19 @@ void start_local(runtime& r) {
   }
   spawn_node_components(r);
   spawn_core(r);
+  // The driver's plain tasks go onto its workers' queues directly, unless
+  // the workers are processes, or lineage compaction needs the raylet to
+  // record every task.
+  if (r.cfg.direct_tasks && !r.agent && r.cfg.gcs_lineage_max_tasks == 0
+      && r.cfg.gcs_lineage_max_age_s == 0) {
+    local_leases::config cfg;
+    cfg.sys = r.sys;
+    cfg.raylet = r.raylet;
+    cfg.demand = resource_map{{"CPU", 1000}};
+    auto cpus = node_resources(r.cfg)["CPU"] / 1000;
+    cfg.max_leases = static_cast<size_t>(std::max<int64_t>(1, cpus));
+    r.leases = std::make_shared<local_leases>(std::move(cfg));
+  }
   register_job(r, r.cfg.role == "head" ? "head node" : "embedded driver");
   if (r.cfg.role == "head") {
     install_code_loader(r);

@@ -80,8 +80,8 @@ void on_worker_down(raylet_pointer self, uint32_t w);
 void start_worker(raylet_pointer self) {
   auto& st = self->state;
   auto index = st.sched->add_worker();
-  if (st.cfg.worker_processes)
-    st.processes.emplace_back();
+  // (In-process workers keep a slot too: their lease token lives there.)
+  st.processes.emplace_back();
   st.workers.emplace_back(
     st.cfg.factory.worker(index, caf::actor_cast<raylet_actor>(self)));
   if (st.cfg.worker_processes)
@@ -213,6 +213,27 @@ void on_worker_down(raylet_pointer self, uint32_t w) {
 
 } // namespace
 
+namespace {
+
+/// Tasks wait here while workers of this process serve leases: each such
+/// lease ends after the tasks its driver queued already (the driver's next
+/// ones come here). Worker processes' leases end when idle.
+void revoke_leases(raylet_pointer self) {
+  auto& st = self->state;
+  if (st.cfg.worker_processes || st.sched->ready() == 0)
+    return;
+  for (uint32_t w = 0; w < st.processes.size() && w < st.workers.size(); ++w) {
+    auto& slot = st.processes[w];
+    if (slot.lease != 0 && !slot.revoked && st.workers[w]
+        && st.sched->leased(w)) {
+      slot.revoked = true;
+      tell(self, st.workers[w], lease_atom_v);
+    }
+  }
+}
+
+} // namespace
+
 void dispatch(raylet_pointer self) {
   auto& st = self->state;
   for (int round = 0; round < 2; ++round) {
@@ -233,10 +254,11 @@ void dispatch(raylet_pointer self) {
     for (auto& req : st.sched->steals())
       send_steal(self, req.victim, req.count);
     if (want == 0 || st.stopping)
-      return;
+      break;
     for (uint32_t i = 0; i < want; ++i)
       start_worker(self);
   }
+  revoke_leases(self);
 }
 
 namespace {
@@ -345,7 +367,10 @@ void admit(raylet_pointer self, task_spec& spec, bool may_spill,
 caf::result<std::vector<worker_lease>>
 grant_leases(raylet_pointer self, const resource_map& demand, uint32_t n) {
   auto& st = self->state;
-  if (!st.cfg.worker_processes || st.drain.active || st.stopping || n == 0)
+  // Workers of this process are leased to drivers of this process only
+  // while no task waits here for one.
+  if (st.drain.active || st.stopping || n == 0
+      || (!st.cfg.worker_processes && st.sched->ready() > 0))
     return std::vector<worker_lease>{};
   std::vector<uint32_t> chosen;
   std::vector<uint32_t> starting;
@@ -377,6 +402,7 @@ grant_leases(raylet_pointer self, const resource_map& demand, uint32_t n) {
   for (auto w : chosen) {
     auto token = random_id_bits().first | 1;
     st.processes[w].lease = token;
+    st.processes[w].revoked = false;
     self->request(st.workers[w], std::chrono::seconds{2}, lease_atom_v, token)
       .then(
         [=](std::string& address) mutable {

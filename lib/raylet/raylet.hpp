@@ -103,6 +103,7 @@ struct raylet_state {
     std::deque<task_spec> assigned;       // sent and not reported done
     int32_t pid = 0;
     uint64_t lease = 0;  // the token of the lease it serves, if leased
+    bool revoked = false;  // asked to end that lease
   };
   std::vector<process_slot> processes;
   std::unordered_map<caf::actor_addr, uint32_t> worker_by_addr;

@@ -22,6 +22,7 @@ struct executor_env {
   std::shared_ptr<local_objects> arena;
   result_placer place;
   std::shared_ptr<channel_port> channel;
+  node_id node;  // for the lineage of leased tasks
 };
 
 /// A task run, its result not yet sealed or reported.

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-
+#include <map>
+#include <utility>
 
 #include <caf/actor_cast.hpp>
 #include <caf/io/middleman.hpp>
@@ -131,6 +132,172 @@ void task_queue::stop() {
   cv_.notify_all();
 }
 
+bool task_queue::open_lease(uint64_t token) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (blocked_ || stopped_ || lease_ != 0)
+      return false;
+    lease_ = token;
+    group_ = nullptr;
+    item x;
+    x.lease = token;
+    items_.emplace_back(std::move(x));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+bool task_queue::push_leased(uint64_t token, item& x, size_t& depth) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (lease_ != token || blocked_ || stopped_)
+      return false;
+    x.leased = true;
+    items_.emplace_back(std::move(x));
+    depth = items_.size();
+  }
+  // Only the first of a burst wakes the executor (it runs the rest before
+  // it waits again).
+  if (depth == 1)
+    cv_.notify_one();
+  return true;
+}
+
+void task_queue::end_lease() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    lease_ = 0;
+  }
+  cv_.notify_one();
+}
+
+task_queue::lease_wait task_queue::pop_leased(item& x,
+                                              std::chrono::microseconds timeout,
+                                              bool close) {
+  using clock = std::chrono::steady_clock;
+  auto now = clock::now();
+  auto spin_until = now + std::min(timeout, std::chrono::microseconds{100});
+  auto until = now + timeout;
+  std::unique_lock<std::mutex> guard{mtx_};
+  auto ready = [this] { return !items_.empty() || stopped_ || lease_ == 0; };
+  while (!ready() && clock::now() < spin_until) {
+    guard.unlock();
+    std::this_thread::yield();
+    guard.lock();
+  }
+  cv_.wait_until(guard, until, ready);
+  if (stopped_)
+    return lease_wait::stopped;
+  if (!items_.empty()) {
+    x = std::move(items_.front());
+    items_.pop_front();
+    return lease_wait::task;
+  }
+  if (lease_ == 0)
+    return lease_wait::ended;
+  if (!close)
+    return lease_wait::idle;
+  lease_ = 0;
+  return lease_wait::ended;
+}
+
+std::vector<task_queue::item> task_queue::steal_items(size_t n) {
+  std::vector<item> result;
+  std::lock_guard<std::mutex> guard{mtx_};
+  // Only a lease's own tasks, while it lasts: the raylet's tasks are the
+  // raylet's to move.
+  if (lease_ == 0)
+    return result;
+  size_t first = items_.size();
+  while (first > 0 && items_.size() - first < n && items_[first - 1].leased)
+    --first;
+  result.reserve(items_.size() - first);
+  for (auto i = items_.begin() + static_cast<ptrdiff_t>(first);
+       i != items_.end(); ++i)
+    result.emplace_back(std::move(*i));
+  items_.resize(first);
+  return result;
+}
+
+size_t task_queue::size() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return items_.size();
+}
+
+void task_queue::set_group(uint64_t token, std::shared_ptr<lease_group> group) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (lease_ == token)
+    group_ = std::move(group);
+}
+
+std::shared_ptr<lease_group> task_queue::group() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return lease_ != 0 ? group_ : nullptr;
+}
+
+void lease_group::add(const std::shared_ptr<task_queue>& q) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  queues_.push_back(q);
+}
+
+void lease_group::remove(const task_queue* q) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  queues_.erase(std::remove_if(queues_.begin(), queues_.end(),
+                               [q](const std::weak_ptr<task_queue>& x) {
+                                 auto p = x.lock();
+                                 return !p || p.get() == q;
+                               }),
+                queues_.end());
+}
+
+std::vector<task_queue::item> lease_group::steal_for(const task_queue* idle) {
+  std::shared_ptr<task_queue> victim;
+  size_t most = 0;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& x : queues_) {
+      auto q = x.lock();
+      if (!q || q.get() == idle)
+        continue;
+      auto n = q->size();
+      if (n > most) {
+        most = n;
+        victim = std::move(q);
+      }
+    }
+  }
+  // The newer half (rounded up): a task queued behind a long one runs now.
+  if (!victim || most == 0)
+    return {};
+  return victim->steal_items((most + 1) / 2);
+}
+
+namespace {
+
+std::mutex local_queues_mtx;
+std::map<std::pair<caf::actor_addr, uint32_t>, std::weak_ptr<task_queue>>
+  local_queues;
+
+void register_local_queue(const caf::actor_addr& raylet, uint32_t index,
+                          const std::shared_ptr<task_queue>& q) {
+  std::lock_guard<std::mutex> guard{local_queues_mtx};
+  for (auto i = local_queues.begin(); i != local_queues.end();)
+    if (i->second.expired())
+      i = local_queues.erase(i);
+    else
+      ++i;
+  local_queues[std::make_pair(raylet, index)] = q;
+}
+
+} // namespace
+
+std::shared_ptr<task_queue> local_task_queue(const caf::actor_addr& raylet,
+                                             uint32_t index) {
+  std::lock_guard<std::mutex> guard{local_queues_mtx};
+  auto i = local_queues.find(std::make_pair(raylet, index));
+  return i != local_queues.end() ? i->second.lock() : nullptr;
+}
+
 worker_state::~worker_state() {
   if (queue)
     queue->stop();
@@ -204,6 +371,17 @@ public:
     owned_.push_back(owned_group{owner, {id}, {payload}});
   }
 
+  /// A result for the store only (a leased task's: the raylet does not
+  /// hear of it).
+  void add_result(const object_id& id, object_payload payload) {
+    ids_.push_back(id);
+    payloads_.emplace_back(std::move(payload));
+  }
+
+  size_t results() const {
+    return ids_.size();
+  }
+
   /// A task whose result its worker sealed itself.
   void add_done(const task_id& task) {
     if (done_.empty())
@@ -262,6 +440,99 @@ private:
   std::vector<task_id> done_;
 };
 
+/// Serves lease `token` of a driver in this process (embedded mode): runs
+/// the tasks the driver queues itself, and those it takes from the other
+/// queues of the driver's lease group once its own runs dry, until the
+/// lease ends (idle for `linger`, or ended by the raylet). Results are
+/// sealed in the arena as usual; the raylet hears of none of these tasks,
+/// only of the lease's end, and their lineage goes to the GCS from here.
+void serve_local_lease(const detail::executor_env& env, task_context& ctx,
+                       result_batch& results, uint64_t token) {
+  using clock = std::chrono::steady_clock;
+  constexpr auto linger = std::chrono::milliseconds{100};
+  // Lineage waits at most this long for company before it goes.
+  constexpr auto lineage_patience = std::chrono::milliseconds{20};
+  auto& queue = *env.queue;
+  lineage_writer lineage{(uint64_t{1} << 23) | env.index};
+  bool recorded = false;
+  auto flush_lineage = [&] {
+    if (!recorded)
+      return;
+    recorded = false;
+    auto rows = lineage.take();
+    if (!rows.empty())
+      env.gcs.put_batch(gcs_table::tasks, std::move(rows));
+  };
+  ctx.on_block = [&] {
+    // What this task waits for may be among the unreported results; the
+    // driver's tasks queued behind it go through the raylet instead.
+    results.flush(env.store, env.raylet, env.index);
+    flush_lineage();
+    auto returned = queue.block();
+    if (!returned.empty())
+      caf::anon_send(env.raylet, submit_atom_v, std::move(returned));
+  };
+  auto idle_since = clock::now();
+  std::vector<task_queue::item> stolen;
+  size_t next_stolen = 0;
+  task_queue::item x;
+  for (;;) {
+    if (next_stolen < stolen.size()) {
+      x = std::move(stolen[next_stolen++]);
+    } else {
+      stolen.clear();
+      next_stolen = 0;
+      if (!queue.try_pop(x)) {
+        // Dry: results and lineage go out before this thread waits, and a
+        // sibling's queued tasks come first.
+        results.flush(env.store, env.raylet, env.index);
+        if (auto group = queue.group())
+          stolen = group->steal_for(&queue);
+        if (!stolen.empty())
+          continue;
+        auto waited = clock::now() - idle_since;
+        auto close = waited >= linger;
+        auto timeout = close ? std::chrono::microseconds{0}
+                             : std::chrono::duration_cast<
+                               std::chrono::microseconds>(
+                               std::min<clock::duration>(linger - waited,
+                                                         lineage_patience));
+        auto got = queue.pop_leased(x, timeout, close);
+        if (got == task_queue::lease_wait::stopped)
+          return;
+        if (got == task_queue::lease_wait::ended)
+          break;
+        if (got == task_queue::lease_wait::idle) {
+          flush_lineage();
+          continue;
+        }
+      }
+    }
+    if (x.lease != 0)
+      continue;  // a stale lease item: nothing to run
+    auto done = detail::run_one(env, ctx, x.spec, x.resolved);
+    lineage.add(x.spec,
+                static_cast<uint8_t>(done.result.failed() ? task_state::failed
+                                                          : task_state::finished),
+                env.node, now_ns());
+    recorded = true;
+    if (lineage.has_full_segment()) {
+      auto rows = lineage.take_full();
+      env.gcs.put_batch(gcs_table::tasks, std::move(rows));
+    }
+    if (!done.placed && !done.final)
+      results.add_result(done.id, std::move(done.result));
+    detail::seal(env, done);
+    if (results.results() >= result_batch::max_size)
+      results.report_results(env.store);
+    idle_since = clock::now();
+    x = task_queue::item{};
+  }
+  results.flush(env.store, env.raylet, env.index);
+  flush_lineage();
+  caf::anon_send(env.raylet, lease_atom_v, env.index, token);
+}
+
 void execute_loop(detail::executor_env env) {
   auto& queue = env.queue;
   auto& store = env.store;
@@ -303,7 +574,7 @@ void execute_loop(detail::executor_env env) {
       if (env.channel)
         detail::serve_lease(env, ctx, x.lease);
       else
-        caf::anon_send(raylet, lease_atom_v, index, x.lease);
+        serve_local_lease(env, ctx, results, x.lease);
       ctx.on_block = default_on_block;
       x = task_queue::item{};
       stamp = clock::now();
@@ -390,16 +661,20 @@ worker_actor::behavior_type
 worker_behavior(Self* self, uint32_t index, raylet_actor raylet,
                 object_store_actor store, gcs_router gcs,
                 std::shared_ptr<local_objects> arena, result_placer place,
-                std::shared_ptr<channel_port> channel = nullptr) {
+                std::shared_ptr<channel_port> channel = nullptr,
+                node_id node = {}) {
   auto& st = self->state;
   st.index = index;
   st.raylet = raylet;
   st.gcs = gcs;
   st.channel = channel;
   st.queue = std::make_shared<task_queue>();
+  if (st.in_process)
+    register_local_queue(raylet.address(), index, st.queue);
   detail::executor_env env;
   env.queue = st.queue;
   env.index = index;
+  env.node = node;
   env.raylet = std::move(raylet);
   env.store = std::move(store);
   env.gcs = std::move(gcs);
@@ -429,6 +704,12 @@ worker_behavior(Self* self, uint32_t index, raylet_actor raylet,
       // The executor serves the lease once it is done with what it has
       // (normally nothing: the raylet leases idle workers only).
       auto& st = self->state;
+      if (!st.channel && st.in_process) {
+        // A driver in this process queues its tasks here itself.
+        if (!st.queue->open_lease(token))
+          return make_error(errc::runtime_error, "the worker is busy");
+        return std::string{};
+      }
       if (!st.channel)
         return make_error(errc::runtime_error, "this worker has no task "
                                                "channel to lease");
@@ -441,6 +722,8 @@ worker_behavior(Self* self, uint32_t index, raylet_actor raylet,
     [=](lease_atom) {
       if (auto& channel = self->state.channel)
         channel->end();
+      else
+        self->state.queue->end_lease();
     },
   };
 }
@@ -473,9 +756,13 @@ std::string owner_endpoint_key(const caf::node_id& node) {
 worker_actor::behavior_type
 worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
        raylet_actor raylet, object_store_actor store, gcs_router gcs,
-       std::shared_ptr<local_objects> arena, result_placer place) {
+       std::shared_ptr<local_objects> arena, result_placer place,
+       node_id node) {
+  // A thread of this process: a driver here may lease it directly.
+  self->state.in_process = true;
   return worker_behavior(self, index, std::move(raylet), std::move(store),
-                         std::move(gcs), std::move(arena), std::move(place));
+                         std::move(gcs), std::move(arena), std::move(place),
+                         nullptr, node);
 }
 
 worker_actor spawn_worker(caf::actor_system& sys, uint32_t index,
@@ -483,14 +770,15 @@ worker_actor spawn_worker(caf::actor_system& sys, uint32_t index,
                           gcs_router gcs,
                           std::shared_ptr<local_objects> arena,
                           result_placer place, bool in_io_thread,
-                          std::shared_ptr<channel_port> channel) {
+                          std::shared_ptr<channel_port> channel,
+                          node_id node) {
   if (in_io_thread && sys.has_middleman())
     return sys.middleman().spawn_broker(worker_broker, index,
                                         std::move(raylet), std::move(store),
                                         std::move(gcs), std::move(arena),
                                         std::move(place), std::move(channel));
   return sys.spawn(worker, index, std::move(raylet), std::move(store),
-                   std::move(gcs), std::move(arena), std::move(place));
+                   std::move(gcs), std::move(arena), std::move(place), node);
 }
 
 } // namespace cafray

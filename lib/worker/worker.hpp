@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -10,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include <caf/actor_addr.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 #include <caf/node_id.hpp>
@@ -21,6 +23,8 @@
 #include "worker/task_context.hpp"
 
 namespace cafray {
+
+class lease_group;
 
 /// The queue between a worker actor and the thread that runs its user code.
 /// User code gets a thread of its own because it may block in `get`; the
@@ -34,6 +38,8 @@ public:
     /// Not a task: serve the lease with this token on the task channel
     /// (the executor runs what the lease's driver sends until it ends).
     uint64_t lease = 0;
+    /// Queued by the driver holding the lease (not by the raylet).
+    bool leased = false;
   };
 
   /// Queues a task (moving it out of `x`) unless the running one is
@@ -54,6 +60,46 @@ public:
   /// before sleeping: the next task of a busy worker arrives within µs.
   bool pop(item& x);
 
+  // -- a lease held by a driver in this process (embedded mode) --------------
+  // The driver queues its tasks here itself, behind the lease item that
+  // sets the executor serving them; the raylet hears of none of them.
+
+  /// Opens lease `token`: pushes its lease item and takes the driver's
+  /// tasks from now on. False if stopped, blocked or leased already.
+  bool open_lease(uint64_t token);
+
+  /// Queues a task of the driver holding lease `token`; false, leaving `x`
+  /// alone, once the lease ended (or the running task blocks). `depth` is
+  /// what the queue then holds.
+  bool push_leased(uint64_t token, item& x, size_t& depth);
+
+  /// Ends the lease: the driver's tasks queued already still run, new
+  /// ones are refused.
+  void end_lease();
+
+  /// How a wait of the serving executor ended.
+  enum class lease_wait { task, idle, ended, stopped };
+
+  /// The serving executor's next task of lease `token`: waits up to
+  /// `timeout` (spinning briefly first). `ended` once the lease ended and
+  /// its tasks ran; `idle` after `timeout` without a task. With `close`,
+  /// an idle wait ends the lease (the driver leases anew when it has work).
+  lease_wait pop_leased(item& x, std::chrono::microseconds timeout,
+                        bool close);
+
+  /// Takes out up to `n` queued tasks of a lease, the newest ones, in
+  /// queue order (an idle executor serving the same driver runs them).
+  std::vector<item> steal_items(size_t n);
+
+  /// Queued tasks.
+  size_t size();
+
+  /// The driver's lease group for lease `token` (ignored once it ended).
+  void set_group(uint64_t token, std::shared_ptr<lease_group> group);
+
+  /// The group of the open lease, if any.
+  std::shared_ptr<lease_group> group();
+
   /// Marks the running task blocked and takes the queued tasks out.
   std::vector<task_spec> block();
 
@@ -72,7 +118,33 @@ private:
   std::deque<item> items_;
   bool blocked_ = false;
   bool stopped_ = false;
+  uint64_t lease_ = 0;  // the open lease's token, if any
+  std::shared_ptr<lease_group> group_;
 };
+
+/// The queues of the workers one driver of this process leases (embedded
+/// mode): an executor serving one of them that runs dry takes queued
+/// tasks from the fullest of the others, so no task of the driver waits
+/// behind a long one while a leased worker idles (the raylet steals for
+/// the workers it feeds the same way).
+class lease_group {
+public:
+  void add(const std::shared_ptr<task_queue>& q);
+
+  void remove(const task_queue* q);
+
+  /// Up to half the queued tasks of the fullest queue but `idle`.
+  std::vector<task_queue::item> steal_for(const task_queue* idle);
+
+private:
+  std::mutex mtx_;
+  std::vector<std::weak_ptr<task_queue>> queues_;
+};
+
+/// The task queue of worker `index` of the raylet at `raylet`, if that
+/// worker runs in this process, and the group of leases it serves in.
+std::shared_ptr<task_queue> local_task_queue(const caf::actor_addr& raylet,
+                                             uint32_t index);
 
 /// A worker process's end of the task channel (proto/task_channel.hpp):
 /// the socket that the driver holding a lease on this worker connects to.
@@ -130,6 +202,9 @@ struct worker_state {
   gcs_router gcs;
   /// A worker process's task channel, for leases (else nullptr).
   std::shared_ptr<channel_port> channel;
+  /// A worker thread of this process: a driver here leases it by queueing
+  /// its tasks on `queue` itself.
+  bool in_process = false;
   /// Processes owning results of tasks run here that this process
   /// connected to (or tried to), so that their results go there directly.
   std::set<caf::node_id> owners_linked;
@@ -156,7 +231,8 @@ using result_placer = std::function<bool(const object_id&, const blob&)>;
 worker_actor::behavior_type
 worker(worker_actor::stateful_pointer<worker_state> self, uint32_t index,
        raylet_actor raylet, object_store_actor store, gcs_router gcs,
-       std::shared_ptr<local_objects> arena, result_placer place);
+       std::shared_ptr<local_objects> arena, result_placer place,
+       node_id node);
 
 /// Spawns a worker; `in_io_thread` (a worker process, with the middleman
 /// loaded) runs it in the middleman's I/O thread as a broker, where the
@@ -168,7 +244,8 @@ worker_actor spawn_worker(caf::actor_system& sys, uint32_t index,
                           std::shared_ptr<local_objects> arena = nullptr,
                           result_placer place = nullptr,
                           bool in_io_thread = false,
-                          std::shared_ptr<channel_port> channel = nullptr);
+                          std::shared_ptr<channel_port> channel = nullptr,
+                          node_id node = {});
 
 /// Records a failed task in the GCS errors table (fire and forget).
 // report_error: see proto/record_codec.hpp.

@@ -13,6 +13,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "api/detail/local_leases.hpp"
 #include "common/error.hpp"
 #include "object_store/transfer_wire.hpp"
 #include "proto/task_channel.hpp"
@@ -90,13 +91,7 @@ direct_tasks::~direct_tasks() {
 }
 
 bool direct_tasks::qualifies(const task_spec& spec) const {
-  if (spec.kind != static_cast<uint8_t>(task_kind::normal)
-      || spec.num_returns != 1 || spec.resources != cfg_.demand)
-    return false;
-  for (auto& arg : spec.args)
-    if (arg.kind != static_cast<uint8_t>(arg_kind::value))
-      return false;
-  return true;
+  return leasable(spec, cfg_.demand);
 }
 
 size_t direct_tasks::leases() const {

@@ -17,6 +17,7 @@
 #include "api/core_worker.hpp"
 #include "api/detail/arena_client.hpp"
 #include "api/detail/direct_tasks.hpp"
+#include "api/detail/local_leases.hpp"
 #include "api/detail/actor_calls.hpp"
 #include "api/detail/submit_queue.hpp"
 #include "api/detail/waiters.hpp"
@@ -65,6 +66,8 @@ struct runtime {
   bool remote_node = false;
   /// A driver of a cluster: its plain tasks go to leased workers directly.
   std::shared_ptr<direct_tasks> direct;
+  /// Embedded: the driver's plain tasks go onto leased workers' queues.
+  std::shared_ptr<local_leases> leases;
   /// A driver's holds on task arguments, by the task's result: dropped
   /// when the result is fetched.
   std::mutex remote_holds_mtx;
