@@ -367,11 +367,16 @@ void admit(raylet_pointer self, task_spec& spec, bool may_spill,
 caf::result<std::vector<worker_lease>>
 grant_leases(raylet_pointer self, const resource_map& demand, uint32_t n) {
   auto& st = self->state;
-  // Workers of this process are leased to drivers of this process only
-  // while no task waits here for one.
-  if (st.drain.active || st.stopping || n == 0
-      || (!st.cfg.worker_processes && st.sched->ready() > 0))
+  // Workers of this process (threads) are leased to drivers of this
+  // process only (they queue their tasks on them directly), and only while
+  // no task waits here for a worker.
+  if (st.drain.active || st.stopping || n == 0)
     return std::vector<worker_lease>{};
+  if (!st.cfg.worker_processes) {
+    auto& sender = self->current_sender();
+    if (st.sched->ready() > 0 || !sender || sender->node() != self->node())
+      return std::vector<worker_lease>{};
+  }
   std::vector<uint32_t> chosen;
   std::vector<uint32_t> starting;
   while (chosen.size() < n) {

@@ -511,6 +511,23 @@ void serve_local_lease(const detail::executor_env& env, task_context& ctx,
     if (x.lease != 0)
       continue;  // a stale lease item: nothing to run
     auto done = detail::run_one(env, ctx, x.spec, x.resolved);
+    if (!x.leased) {
+      // The raylet's (it gave up on this lease's answer and dispatched
+      // here): reported to it as usual.
+      if (x.owner && !done.placed)
+        results.add_owned(x.owner, done.id, done.result);
+      if (done.placed || done.final)
+        results.add_done(x.spec.id);
+      else
+        results.add(x.spec.id, done.id, std::move(done.result));
+      results.report_done(env.raylet, env.index);
+      results.report_owned();
+      detail::seal(env, done);
+      results.report_results(env.store);
+      idle_since = clock::now();
+      x = task_queue::item{};
+      continue;
+    }
     lineage.add(x.spec,
                 static_cast<uint8_t>(done.result.failed() ? task_state::failed
                                                           : task_state::finished),
