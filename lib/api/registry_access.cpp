@@ -1,3 +1,4 @@
+#include <array>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -75,10 +76,27 @@ std::string class_name(const std::type_info& type) {
 }
 
 std::string method_name(const std::type_info& type, const std::string& bytes) {
+  // A caller calls the same few methods over and over: the last few names
+  // found are kept per thread (a registered method's name never changes).
+  struct found {
+    const std::type_info* type = nullptr;
+    std::string bytes;
+    std::string name;
+  };
+  thread_local std::array<found, 4> cache;
+  thread_local size_t next = 0;
+  for (auto& x : cache)
+    if (x.type != nullptr && *x.type == type && x.bytes == bytes)
+      return x.name;
   auto cls = class_name(type);
   if (auto entry = registry::instance().find_class(cls))
-    if (auto m = entry->find_method_by_pointer(bytes))
-      return cls + "::" + m->name;
+    if (auto m = entry->find_method_by_pointer(bytes)) {
+      auto& slot = cache[next++ % cache.size()];
+      slot.type = &type;
+      slot.bytes = bytes;
+      slot.name = cls + "::" + m->name;
+      return slot.name;
+    }
   return cls + "::<unregistered method>";
 }
 

@@ -49,6 +49,8 @@ struct actor_host_state {
   /// ran here, the batch sends what it gathered, so a long call holds back
   /// no earlier result.
   std::unordered_map<std::string, bool> ran_long;
+  /// The element of `ran_long` the last call found (or null).
+  std::pair<const std::string, bool>* last_method = nullptr;
   object_store_actor store;
   gcs_router gcs;
   std::shared_ptr<local_objects> arena;  // may be null

@@ -114,14 +114,14 @@ object_payload run_function(const task_spec& spec,
 object_payload run_method(const actor_class_entry& cls, void* self,
                           const task_spec& spec,
                           const std::vector<object_payload>& resolved) {
-  auto sep = spec.function.rfind("::");
-  auto method_name = sep == std::string::npos ? spec.function
-                                              : spec.function.substr(sep + 2);
+  std::string_view method_name{spec.function};
+  if (auto sep = method_name.rfind("::"); sep != std::string_view::npos)
+    method_name.remove_prefix(sep + 2);
   auto entry = cls.find_method(method_name);
   if (!entry)
     return make_error_payload(errc::unknown_function, spec,
                               "class '" + cls.name + "' has no method '"
-                                + method_name + "'");
+                                + std::string{method_name} + "'");
   if (entry->signature != spec.signature)
     return make_error_payload(errc::signature_mismatch, spec,
                               mismatch_text(entry->signature_text,

@@ -5,7 +5,7 @@
 namespace cafray {
 
 const method_entry*
-actor_class_entry::find_method(const std::string& method) const {
+actor_class_entry::find_method(std::string_view method) const {
   for (auto& m : methods)
     if (m.name == method)
       return &m;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -52,7 +53,7 @@ struct actor_class_entry {
   construct_fn construct;
   std::vector<method_entry> methods;
 
-  const method_entry* find_method(const std::string& method) const;
+  const method_entry* find_method(std::string_view method) const;
   const method_entry* find_method_by_pointer(const std::string& bytes) const;
 };
 

@@ -11,7 +11,6 @@ actor_call_table::route actor_call_table::track(const caf::actor& host,
                                                 std::string& why) {
   // Calls closer together than this, with no wait between, are a burst.
   constexpr auto burst_gap = std::chrono::microseconds{20};
-  auto now = clock::now();
   auto epoch = epoch_.load(std::memory_order_relaxed);
   std::lock_guard<std::mutex> guard{mtx_};
   auto& e = calls_[spec.actor];
@@ -20,19 +19,26 @@ actor_call_table::route actor_call_table::track(const caf::actor& host,
     return route::dead;
   }
   e.pending.push_back(spec.return_id());
-  auto recent = e.epoch == epoch && now - e.last < burst_gap;
-  e.last = now;
-  e.epoch = epoch;
   if (!e.watched || e.via_core > 0) {
+    e.last = clock::now();
+    e.epoch = epoch;
     ++e.via_core;
     return route::via_core;
   }
-  if (!e.rung && e.outbox.empty() && !recent)
+  if (e.rung) {
+    // A burst under way: the core worker takes this with the rest (and
+    // notes the time when it finds the outbox empty).
+    e.outbox.emplace_back(std::move(spec));
+    return route::queued;
+  }
+  auto now = clock::now();
+  auto recent = e.epoch == epoch && now - e.last < burst_gap;
+  e.last = now;
+  e.epoch = epoch;
+  if (e.outbox.empty() && !recent)
     return route::direct;
   e.outbox.emplace_back(std::move(spec));
   e.host = host.address();
-  if (e.rung)
-    return route::queued;
   e.rung = true;
   return route::doorbell;
 }
@@ -47,10 +53,15 @@ actor_call_table::take(const actor_id& actor) {
   auto& e = i->second;
   if (e.outbox.empty()) {
     e.rung = false;
+    // The burst's last call came about now.
+    e.last = clock::now();
     return result;
   }
   result.first = caf::actor_cast<caf::actor>(e.host);
   result.second.swap(e.outbox);
+  // The next batch is likely as large: one allocation instead of one per
+  // doubling.
+  e.outbox.reserve(result.second.size());
   return result;
 }
 
