@@ -13,6 +13,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "common/error.hpp"
+#include "common/parallel_copy.hpp"
 #include "proto/guards.hpp"
 #include "proto/record_codec.hpp"
 
@@ -53,7 +54,7 @@ void move_into_arena(object_store_state& st, object_payload& payload) {
   auto region = st.arena->allocate(size);
   if (!region)
     return;
-  std::memcpy(st.arena->at(*region), payload.data.data(), size);
+  parallel_copy(st.arena->at(*region), payload.data.data(), size);
   payload.data = arena_blob(st.arena, *region, size,
                             hold_region(st.arena, *region));
 }

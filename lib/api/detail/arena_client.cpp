@@ -8,6 +8,7 @@
 #include <caf/send.hpp>
 
 #include "api/errors.hpp"
+#include "common/parallel_copy.hpp"
 
 namespace cafray::detail {
 
@@ -94,10 +95,13 @@ blob arena_client::put(const object_id& id, const char* data, size_t size) {
   }
   if (failure)
     throw_error(failure);
-  // One call maps the region's pages here instead of a fault per page.
-  arena_->prefault(offset, size);
+  // One call per chunk maps the region's pages here instead of a fault per
+  // page; a large object is copied by several threads.
   if (size > 0)
-    std::memcpy(arena_->at(offset), data, size);
+    parallel_copy(arena_->at(offset), data, size,
+                  [this, offset](size_t first, size_t n) {
+                    arena_->prefault(offset + first, n);
+                  });
   caf::anon_send(store_, seal_atom_v, client_, id, offset,
                  static_cast<uint64_t>(size));
   return adopt(id, offset, size);
