@@ -87,6 +87,8 @@ shm_arena::create(uint64_t capacity, bool back_on_allocate) {
   result->capacity_ = size;
   result->base_ = static_cast<char*>(ptr);
   result->writable_ = true;
+  result->populated_ = std::make_unique<std::atomic<uint8_t>[]>(
+    (size + granule - 1) / granule);
   result->back_on_allocate_ = back_on_allocate;
   result->allocator_ = std::make_unique<arena_allocator>(size);
   return result;
@@ -125,6 +127,9 @@ shm_arena::attach(const std::string& name, access mode) {
   result->capacity_ = size;
   result->base_ = static_cast<char*>(ptr);
   result->writable_ = writable;
+  if (writable)
+    result->populated_ = std::make_unique<std::atomic<uint8_t>[]>(
+      (size + granule - 1) / granule);
   return result;
 }
 
@@ -144,7 +149,32 @@ bool shm_arena::prefault(uint64_t offset, uint64_t size) const noexcept {
   auto last = page_up(offset + size);
 #ifdef MADV_POPULATE_WRITE
   auto advice = writable_ ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
-  return madvise(base_ + first, last - first, advice) == 0;
+  auto populate = [&](uint64_t from, uint64_t to) {
+    return from >= to || madvise(base_ + from, to - from, advice) == 0;
+  };
+  // The granules wholly inside the range that were mapped before are
+  // skipped; the rest is mapped in runs and remembered.
+  auto g0 = (first + granule - 1) / granule;
+  auto g1 = last / granule;
+  if (!populated_ || g0 >= g1)
+    return populate(first, last);
+  bool ok = populate(first, g0 * granule) && populate(g1 * granule, last);
+  for (auto g = g0; g < g1;) {
+    if (populated_[g].load(std::memory_order_relaxed) != 0) {
+      ++g;
+      continue;
+    }
+    auto end = g;
+    while (end < g1 && populated_[end].load(std::memory_order_relaxed) == 0)
+      ++end;
+    if (populate(g * granule, end * granule))
+      for (auto i = g; i < end; ++i)
+        populated_[i].store(1, std::memory_order_relaxed);
+    else
+      ok = false;
+    g = end;
+  }
+  return ok;
 #else
   return false;
 #endif

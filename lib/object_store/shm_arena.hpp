@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -111,6 +112,9 @@ public:
   /// write (or read) a large region it has not touched before. Backs the
   /// pages too if nobody did. Returns false if the range is outside the
   /// arena or the kernel refused (the memory then still works, slower).
+  /// A writable mapping remembers the 2 MiB granules it mapped (nothing
+  /// ever unmaps them: freed regions stay backed) and skips them next time:
+  /// asking the kernel again costs about as long as copying the bytes.
   bool prefault(uint64_t offset, uint64_t size) const noexcept;
 
   /// Owner only: a region of at least `size` bytes, or nothing when no free
@@ -136,6 +140,9 @@ private:
   char* base_ = nullptr;
   bool writable_ = false;
   bool back_on_allocate_ = true;
+  /// Writable mappings: 1 per granule this mapping populated.
+  static constexpr uint64_t granule = uint64_t{2} << 20;
+  std::unique_ptr<std::atomic<uint8_t>[]> populated_;
   mutable std::mutex mtx_;                    // guards the members below
   std::unique_ptr<arena_allocator> allocator_;  // owner only
   uint64_t backed_ = 0;  // [0, backed_) has pages
