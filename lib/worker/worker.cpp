@@ -371,6 +371,18 @@ public:
     owned_.push_back(owned_group{owner, {id}, {payload}});
   }
 
+  /// A task the raylet dispatched, run: its result goes to its owner (if
+  /// any) and the store unless sealed already, and the raylet hears it is
+  /// done.
+  void add_run(const task_queue::item& x, detail::finished_task& done) {
+    if (x.owner && !done.placed)
+      add_owned(x.owner, done.id, done.result);
+    if (done.placed || done.final)
+      add_done(x.spec.id);
+    else
+      add(x.spec.id, done.id, std::move(done.result));
+  }
+
   /// A result for the store only (a leased task's: the raylet does not
   /// hear of it).
   void add_result(const object_id& id, object_payload payload) {
@@ -514,12 +526,7 @@ void serve_local_lease(const detail::executor_env& env, task_context& ctx,
     if (!x.leased) {
       // The raylet's (it gave up on this lease's answer and dispatched
       // here): reported to it as usual.
-      if (x.owner && !done.placed)
-        results.add_owned(x.owner, done.id, done.result);
-      if (done.placed || done.final)
-        results.add_done(x.spec.id);
-      else
-        results.add(x.spec.id, done.id, std::move(done.result));
+      results.add_run(x, done);
       results.report_done(env.raylet, env.index);
       results.report_owned();
       detail::seal(env, done);
@@ -600,12 +607,7 @@ void execute_loop(detail::executor_env env) {
     if (results.size() == 0)
       oldest = stamp;
     auto done = detail::run_one(env, ctx, x.spec, x.resolved);
-    if (x.owner && !done.placed)
-      results.add_owned(x.owner, done.id, done.result);
-    if (done.placed || done.final)
-      results.add_done(x.spec.id);
-    else
-      results.add(x.spec.id, done.id, std::move(done.result));
+    results.add_run(x, done);
     stamp = clock::now();
     auto flush = results.size() >= result_batch::max_size || last
                  || stamp - oldest > slow;

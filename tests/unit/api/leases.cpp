@@ -34,6 +34,17 @@ uint64_t leased_so_far() {
   return r.leases ? r.leases->submitted() : 0;
 }
 
+/// Submits lease_square(0..n-1) from the driver and sums the results.
+long sum_of_squares_below(int n) {
+  std::vector<cafray::object_ref<int>> refs;
+  for (int i = 0; i < n; ++i)
+    refs.push_back(cafray::task(lease_square).remote(i));
+  long sum = 0;
+  for (auto x : cafray::get(refs, patience))
+    sum += x;
+  return sum;
+}
+
 /// The CPUs (in thousandths) the raylet has free now.
 int64_t free_cpu() {
   auto& r = cafray::detail::rt();
@@ -129,13 +140,7 @@ TEST_CASE("with direct_tasks off every task takes the raylet's path") {
   auto cfg = test_config();
   cfg.direct_tasks = false;
   cafray::init(cfg);
-  std::vector<cafray::object_ref<int>> refs;
-  for (int i = 0; i < 50; ++i)
-    refs.push_back(cafray::task(lease_square).remote(i));
-  long sum = 0;
-  for (auto x : cafray::get(refs, patience))
-    sum += x;
-  CHECK_EQ(sum, 40425L);
+  CHECK_EQ(sum_of_squares_below(50), 40425L);
   CHECK_EQ(leased_so_far(), 0u);
   cafray::shutdown();
 }
