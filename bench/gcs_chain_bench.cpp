@@ -33,6 +33,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include "common/remote.hpp"
 #include "chain_processes.hpp"
 #include "gcs/gcs_chain_client.hpp"
 #include "gcs/gcs_chain_endpoint.hpp"
@@ -162,8 +163,8 @@ public:
   load(caf::actor_system& sys, uint16_t port, size_t clients, size_t inflight,
        size_t value_bytes, bool shared_endpoint)
     : sys_(sys), obs_(std::make_shared<observations>()) {
-    auto coordinator = sys.middleman().remote_actor<gcs_coordinator_actor>(
-      "127.0.0.1", port);
+    auto coordinator = remote_actor<gcs_coordinator_actor>(
+      sys, "127.0.0.1", port);
     if (!coordinator) {
       std::fprintf(stderr, "gcs-chain-bench: no coordinator: %s\n",
                    sys.render(coordinator.error()).c_str());

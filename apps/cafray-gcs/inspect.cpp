@@ -15,6 +15,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "common/remote.hpp"
 #include "gcs/chain.hpp"
 #include "gcs/chain_codec.hpp"
 #include "gcs/gcs_chain_client.hpp"
@@ -39,8 +40,8 @@ caf::expected<gcs_coordinator_actor> connect(caf::actor_system& sys,
   auto where = args.endpoint("coordinator");
   if (!where)
     return caf::sec::invalid_argument;
-  return sys.middleman().remote_actor<gcs_coordinator_actor>(where->first,
-                                                             where->second);
+  return remote_actor<gcs_coordinator_actor>(sys, where->first,
+                                             where->second);
 }
 
 /// What the reader found; the main thread looks at it once `finished`
@@ -182,8 +183,8 @@ int run_probe(caf::actor_system& sys, arguments& args) {
     std::fprintf(stderr, "cafray-gcs probe: %s\n", args.error().c_str());
     return 2;
   }
-  auto replica = sys.middleman().remote_actor<gcs_replica_actor>(
-    where->first, where->second);
+  auto replica = remote_actor<gcs_replica_actor>(
+    sys, where->first, where->second);
   if (!replica) {
     std::printf("probe: unreachable\n");
     return 1;

@@ -15,6 +15,7 @@
 #include <caf/scoped_actor.hpp>
 #include <unistd.h>
 
+#include "common/remote.hpp"
 #include "gcs/gcs_chain_client.hpp"
 #include "roles.hpp"
 
@@ -136,8 +137,8 @@ int run_load(caf::actor_system& sys, arguments& args) {
                                       : args.error().c_str());
     return 2;
   }
-  auto coordinator = sys.middleman().remote_actor<gcs_coordinator_actor>(
-    where->first, where->second);
+  auto coordinator = remote_actor<gcs_coordinator_actor>(
+    sys, where->first, where->second);
   if (!coordinator) {
     std::fprintf(stderr, "cafray-gcs load: no coordinator: %s\n",
                  sys.render(coordinator.error()).c_str());

@@ -13,6 +13,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/io/middleman.hpp>
 
+#include "common/remote.hpp"
 #include "common/error.hpp"
 #include "gcs/gcs_coordinator.hpp"
 #include "gcs/gcs_replica.hpp"
@@ -117,8 +118,8 @@ int run_replica(caf::actor_system& sys, arguments& args) {
   // The coordinator may still be starting: try for a few seconds.
   caf::expected<gcs_coordinator_actor> coordinator{caf::sec::invalid_argument};
   for (int attempt = 0; attempt < 50; ++attempt) {
-    coordinator = sys.middleman().remote_actor<gcs_coordinator_actor>(
-      where->first, where->second);
+    coordinator = remote_actor<gcs_coordinator_actor>(
+      sys, where->first, where->second);
     if (coordinator)
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds{100});

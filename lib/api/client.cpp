@@ -12,6 +12,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "common/remote.hpp"
 #include "api/behavior.hpp"
 #include "api/detail/runtime_state.hpp"
 #include "api/errors.hpp"
@@ -371,7 +372,7 @@ caf::actor reach(detail::runtime& r, const actor_location& loc) {
   auto colon = loc.address.rfind(':');
   auto host = loc.address.substr(0, colon);
   auto port = static_cast<uint16_t>(std::stoul(loc.address.substr(colon + 1)));
-  auto hdl = r.sys->middleman().remote_actor(host, port);
+  auto hdl = remote_actor(*r.sys, host, port);
   if (!hdl)
     throw error{errc::actor_died, "cannot reach the actor's process at "
                                     + loc.address + ": "

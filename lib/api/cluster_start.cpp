@@ -2,6 +2,7 @@
 // and worker process (for tasks, or for one actor), with the helpers they
 // share. The life cycle around them is in runtime.cpp.
 
+#include "common/remote.hpp"
 #include "api/detail/cluster_start.hpp"
 
 #include <algorithm>
@@ -329,8 +330,7 @@ void start_worker(runtime& r) {
   auto& sys = *r.sys;
   auto ep = parse_endpoint(r.cfg.address);
   throw_unless(ep ? caf::error{} : ep.error());
-  auto agent = sys.middleman().remote_actor<node_agent_actor>(ep->host,
-                                                              ep->port);
+  auto agent = remote_actor<node_agent_actor>(sys, ep->host, ep->port);
   if (!agent)
     throw error{errc::peer_unreachable,
                 "cannot reach the node agent at " + r.cfg.address + ": "

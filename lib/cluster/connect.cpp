@@ -1,3 +1,4 @@
+#include "common/remote.hpp"
 #include "cluster/connect.hpp"
 
 #include <algorithm>
@@ -53,7 +54,7 @@ caf::expected<cluster_actor> reach_head(caf::actor_system& sys,
   auto ep = parse_endpoint(address);
   if (!ep)
     return ep.error();
-  auto head = sys.middleman().remote_actor<cluster_actor>(ep->host, ep->port);
+  auto head = remote_actor<cluster_actor>(sys, ep->host, ep->port);
   if (!head)
     return make_error(errc::peer_unreachable, "cannot reach the head at " + address
                                            + ": " + sys.render(head.error()));
@@ -97,7 +98,7 @@ void connect_members(caf::actor_system& sys,
                      const node_id& self) {
   for (auto& m : members)
     if (m.id != self && m.port != 0)
-      static_cast<void>(sys.middleman().connect(m.host, m.port));
+      static_cast<void>(connect_node(sys, m.host, m.port));
 }
 
 } // namespace cafray

@@ -55,6 +55,21 @@ await_status() {
   fail "status never matched '$pattern': $(cat "$work/status.txt")"
 }
 
+# Prints where each thread of process PID waits (stacks if gdb is there,
+# kernel wait channels otherwise), to find a hang after the fact.
+dump_threads() {
+  local pid=$1 t
+  echo "--- threads of $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null))" >&2
+  if command -v gdb >/dev/null; then
+    timeout 20 gdb -p "$pid" -batch -nx -ex "thread apply all bt 15" 2>/dev/null \
+      | grep -E '^(Thread|#)' >&2 || true
+  else
+    for t in /proc/"$pid"/task/*; do
+      echo "$(cat "$t/comm" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)" >&2
+    done
+  fi
+}
+
 # Waits until process PID (WHAT names it) ended, at most LIMIT s after it
 # was told to stop, and collects it into `rc`; fails if it still runs.
 await_exit() {
@@ -63,7 +78,10 @@ await_exit() {
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  kill -0 "$pid" 2>/dev/null && fail "$what still runs $limit s after SIGTERM"
+  if kill -0 "$pid" 2>/dev/null; then
+    dump_threads "$pid"
+    fail "$what still runs $limit s after SIGTERM"
+  fi
   rc=0
   wait "$pid" || rc=$?
 }
