@@ -6,6 +6,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <cstdio>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -17,6 +19,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/logger.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <fmt/core.h>
@@ -103,6 +106,45 @@ void shutdown_at_exit() {
   }
 }
 
+/// How long the destruction of an owned actor system may take.
+constexpr auto teardown_patience = std::chrono::seconds{5};
+
+/// Destroys an owned actor system, but waits for it at most
+/// `teardown_patience`. CAF 0.17.6 can wait forever in the destructor for a
+/// detached actor that finished but is still referenced from memory nobody
+/// will release (seen rarely on a loaded machine, in a head whose every
+/// other thread had ended; CAF-NOTES pitfall 7), and for its logger while
+/// any other thread that once used a scoped_actor (a user's thread that
+/// called get, say) still lives. By then every actor of ours has stopped
+/// and its state is gone, so the system is left behind with a message
+/// instead of hanging the caller.
+void release_system(std::unique_ptr<caf::actor_system> sys,
+                    std::unique_ptr<caf::actor_system_config> cfg) {
+  if (!sys)
+    return;
+  // The system's destructor waits until its logger is gone, and every
+  // thread that used a scoped_actor holds the logger in a thread-local
+  // (CAF_SET_LOGGER_SYS): this thread lets go of it first.
+  caf::logger::set_current_actor_system(nullptr);
+  auto done = std::make_shared<std::promise<void>>();
+  auto finished = done->get_future();
+  std::thread destroyer{[sys = std::move(sys), cfg = std::move(cfg),
+                         done]() mutable {
+    sys.reset();
+    cfg.reset();
+    done->set_value();
+  }};
+  if (finished.wait_for(teardown_patience) == std::future_status::ready) {
+    destroyer.join();
+    return;
+  }
+  destroyer.detach();
+  std::fprintf(stderr,
+               "cafray: the actor system did not stop within %lld s (a CAF "
+               "shutdown wait); left behind\n",
+               static_cast<long long>(teardown_patience.count()));
+}
+
 /// Stops what this process runs: only its own actors (a driver's raylet
 /// and store belong to the head; a node's GCS and global scheduler too).
 void stop(runtime& r) {
@@ -184,8 +226,7 @@ void stop(runtime& r) {
   r.agent = nullptr;
   // Destroying an owned system waits for the remaining actors (workers and
   // actor hosts got their exit from the raylet).
-  r.own_sys.reset();
-  r.own_cfg.reset();
+  release_system(std::move(r.own_sys), std::move(r.own_cfg));
 }
 
 /// A start that failed half-way: stop whatever it started.

@@ -6,6 +6,11 @@
 #include <thread>
 #include <vector>
 
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "api/detail/runtime_state.hpp"
 #include "fixture.hpp"
 
 using namespace api_test;
@@ -356,6 +361,33 @@ TEST_CASE("shutdown fails a blocked get instead of hanging") {
   CHECK((code == cafray::errc::shutting_down
          || code == cafray::errc::not_initialized));
   CHECK(clock_type::now() - start < patience);
+}
+
+TEST_CASE("shutdown returns when CAF would wait forever for an actor") {
+  // A finished detached actor that something still references: CAF 0.17.6's
+  // actor_system destructor waits for its thread, which waits for the
+  // actor's destruction, forever. shutdown() leaves such a system behind.
+  cafray::init(test_config());
+  auto& sys = *cafray::detail::rt().sys;
+  auto stuck = sys.spawn<caf::detached>(
+    [](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; });
+  static auto* leaked = new caf::actor{stuck}; // never released
+  caf::anon_send_exit(*leaked, caf::exit_reason::user_shutdown);
+  {
+    caf::scoped_actor self{sys};
+    self->wait_for(stuck);
+  }
+  stuck = nullptr;
+  auto start = clock_type::now();
+  cafray::shutdown();
+  auto took = clock_type::now() - start;
+  CHECK_FALSE(cafray::initialized());
+  CHECK(took >= 4s);
+  CHECK(took < 8s);
+  // A fresh runtime works afterwards.
+  cafray::init(test_config());
+  CHECK(cafray::get(cafray::task(obj_square).remote(7), patience) == 49);
+  cafray::shutdown();
 }
 
 TEST_CASE("init twice is a no-op; init after shutdown works") {
