@@ -2,7 +2,7 @@
 
 // Copies of large objects into shared memory, spread over threads (as
 // Plasma's clients copy large objects with several threads): one thread
-// moves about 7 GB/s here, two about 11 when they write with non-temporal
+// moves about 7 GB/s here, two 12-13 when they write with non-temporal
 // stores (the destination is not read back soon by the copying core, so
 // its lines need not be fetched first).
 
