@@ -1,6 +1,7 @@
 // What the user's calls do on a running runtime: objects, tasks, actors.
 // The life cycle is in runtime.cpp.
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -273,8 +274,12 @@ std::vector<object_payload> fetch_objects(detail::runtime& r,
   // workers, and its actor calls' results from the actors: it waits the
   // same moment, and longer while results keep arriving, before it asks
   // the store (which has whatever came another way, and the errors).
+  // Objects made by put exist already (in this node's store or another's):
+  // nothing is on its way to this process, so the store is asked at once.
   bool sealed = false;
-  if (current_task_context() == nullptr) {
+  bool all_put = std::all_of(ids.begin(), ids.end(),
+                             [](const object_id& id) { return id.is_put(); });
+  if (current_task_context() == nullptr && !all_put) {
     using namespace std::chrono;
     auto infinite = timeout == caf::timespan::max() || timeout.count() < 0;
     auto moment = caf::timespan{milliseconds{2}}
