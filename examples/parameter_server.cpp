@@ -66,4 +66,5 @@ int main() {
   print("initial:", keys, initial);
   print("pulled: ", keys, cafray::get(future2));
   cafray::shutdown();
+  return 0; // also built as a code library, where main is renamed
 }

@@ -45,4 +45,5 @@ int main() {
     print(cafray::get(futures));
   }
   cafray::shutdown();
+  return 0; // also built as a code library, where main is renamed
 }

@@ -27,4 +27,5 @@ int main() {
   auto z = cafray::task(f3).remote(x, y);
   std::cout << cafray::get(z) << std::endl;
   cafray::shutdown();
+  return 0; // also built as a code library, where main is renamed
 }

@@ -86,7 +86,8 @@ wire::chain_configuration to_wire(gcs_coordinator_pointer self,
   for (auto id : config.replicas) {
     auto i = self->state.replicas.find(id);
     result.members.push_back(wire::chain_member{
-      id, i != self->state.replicas.end() ? i->second : gcs_replica_actor{}});
+      id, i != self->state.replicas.end() ? i->second : gcs_replica_actor{},
+      {}, 0});
     if (auto j = self->state.endpoints.find(id);
         j != self->state.endpoints.end()) {
       result.members.back().host = j->second.first;
@@ -122,7 +123,7 @@ void route(gcs_coordinator_pointer self, const chain_outbox& out) {
       auto joiner = st.replicas.find(x->joiner);
       if (joiner == st.replicas.end())
         continue;
-      wire::chain_member member{x->joiner, joiner->second};
+      wire::chain_member member{x->joiner, joiner->second, {}, 0};
       if (auto j = st.endpoints.find(x->joiner); j != st.endpoints.end()) {
         member.host = j->second.first;
         member.port = j->second.second;

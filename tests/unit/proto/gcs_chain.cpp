@@ -59,7 +59,7 @@ struct chain_fixture {
   }
 
   chain_member member(uint64_t id) {
-    return chain_member{id, caf::actor_cast<gcs_replica_actor>(dummy)};
+    return chain_member{id, caf::actor_cast<gcs_replica_actor>(dummy), {}, 0};
   }
 };
 

@@ -188,8 +188,8 @@ TEST_CASE_FIXTURE(message_fixture, "raylet, worker and actor host "
   check(caf::make_message(load_report{}));
   check(caf::make_message(
     execute_atom_v,
-    std::vector<task_assignment>{task_assignment{spec(), {payload("arg")}},
-                                 task_assignment{spec(), {}}}));
+    std::vector<task_assignment>{task_assignment{spec(), {payload("arg")}, {}},
+                                 task_assignment{spec(), {}, {}}}));
   check(caf::make_message(call_atom_v, spec(), handle()));
   check(caf::make_message(call_atom_v, std::vector<task_spec>{spec(), spec()},
                           handle()));

@@ -114,7 +114,7 @@ struct worker_fixture {
                std::vector<object_payload> resolved = {}) {
     caf::anon_send(w, execute_atom_v,
                    std::vector<task_assignment>{
-                     task_assignment{std::move(spec), std::move(resolved)}});
+                     task_assignment{std::move(spec), std::move(resolved), {}}});
   }
 
   call_result next_result() {
@@ -246,7 +246,7 @@ TEST_CASE_FIXTURE(worker_fixture, "a worker runs its tasks one after the "
     spec.args = {value_arg(encode(static_cast<int>(n))),
                  value_arg(encode(100))};
     if (n < 4)
-      batch.push_back(task_assignment{spec, {}});
+      batch.push_back(task_assignment{spec, {}, {}});
     else
       execute(w, spec);
     if (n == 3)
@@ -270,7 +270,7 @@ TEST_CASE_FIXTURE(worker_fixture, "a steal takes the newest queued tasks "
   task_spec gate_task;
   gate_task.id = task_id{4, 1};
   gate_task.function = "test.gate";
-  batch.push_back(task_assignment{gate_task, {}});
+  batch.push_back(task_assignment{gate_task, {}, {}});
   for (uint64_t n = 2; n <= 5; ++n) {
     task_spec spec;
     spec.id = task_id{4, n};
@@ -278,7 +278,7 @@ TEST_CASE_FIXTURE(worker_fixture, "a steal takes the newest queued tasks "
     spec.signature = add_signature;
     spec.args = {value_arg(encode(static_cast<int>(n))),
                  value_arg(encode(1))};
-    batch.push_back(task_assignment{spec, {}});
+    batch.push_back(task_assignment{spec, {}, {}});
   }
   caf::anon_send(w, execute_atom_v, std::move(batch));
   gate::instance().await_entered(1);
