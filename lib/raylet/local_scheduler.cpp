@@ -47,6 +47,41 @@ bool local_scheduler::fits(const resource_map& demand) const {
   return true;
 }
 
+bool local_scheduler::leases_hold_back_ready() const {
+  if (ready_.empty())
+    return false;
+  auto freed = available_;
+  bool any = false;
+  for (auto& slot : workers_)
+    if (slot.leased) {
+      any = true;
+      for (auto& [name, amount] : slot.held)
+        freed[name] += amount;
+    }
+  if (!any)
+    return true; // a ready task waits for a worker, not for a lease
+  // The queue's front is what runs next; a long queue is looked at in part.
+  constexpr size_t most = 64;
+  size_t looked = 0;
+  for (auto& task : ready_) {
+    if (++looked > most)
+      break;
+    bool fits = true;
+    for (auto& [name, amount] : task.spec.resources) {
+      if (amount <= 0)
+        continue;
+      auto i = freed.find(name);
+      if (i == freed.end() || i->second < amount) {
+        fits = false;
+        break;
+      }
+    }
+    if (fits)
+      return true;
+  }
+  return false;
+}
+
 void local_scheduler::acquire(const resource_map& demand) {
   for (auto& [name, amount] : demand)
     available_[name] -= amount;

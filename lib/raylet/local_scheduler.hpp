@@ -82,6 +82,12 @@ public:
   int lease(const resource_map& demand);
 
   /// Whether the worker is leased.
+  /// Whether a ready task could run if the workers leased out came back
+  /// (what is free now plus what the leases hold covers its demand): a task
+  /// that waits for something else (a custom resource all in use, say)
+  /// gains nothing from ending leases.
+  bool leases_hold_back_ready() const;
+
   bool leased(uint32_t worker) const {
     return worker < workers_.size() && workers_[worker].leased;
   }

@@ -220,7 +220,7 @@ namespace {
 /// ones come here). Worker processes' leases end when idle.
 void revoke_leases(raylet_pointer self) {
   auto& st = self->state;
-  if (st.cfg.worker_processes || st.sched->ready() == 0)
+  if (st.cfg.worker_processes || !st.sched->leases_hold_back_ready())
     return;
   for (uint32_t w = 0; w < st.processes.size() && w < st.workers.size(); ++w) {
     auto& slot = st.processes[w];
@@ -369,12 +369,13 @@ grant_leases(raylet_pointer self, const resource_map& demand, uint32_t n) {
   auto& st = self->state;
   // Workers of this process (threads) are leased to drivers of this
   // process only (they queue their tasks on them directly), and only while
-  // no task waits here for a worker.
+  // no task waits here that a worker could run.
   if (st.drain.active || st.stopping || n == 0)
     return std::vector<worker_lease>{};
   if (!st.cfg.worker_processes) {
     auto& sender = self->current_sender();
-    if (st.sched->ready() > 0 || !sender || sender->node() != self->node())
+    if (st.sched->leases_hold_back_ready() || !sender
+        || sender->node() != self->node())
       return std::vector<worker_lease>{};
   }
   std::vector<uint32_t> chosen;
