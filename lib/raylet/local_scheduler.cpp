@@ -36,50 +36,43 @@ bool local_scheduler::feasible(const resource_map& demand) const {
   return true;
 }
 
-bool local_scheduler::fits(const resource_map& demand) const {
+namespace {
+
+/// Whether `have` covers every positive amount of `demand`.
+bool covers(const resource_map& have, const resource_map& demand) {
   for (auto& [name, amount] : demand) {
     if (amount <= 0)
       continue;
-    auto i = available_.find(name);
-    if (i == available_.end() || i->second < amount)
+    auto i = have.find(name);
+    if (i == have.end() || i->second < amount)
       return false;
   }
   return true;
 }
 
+} // namespace
+
+bool local_scheduler::fits(const resource_map& demand) const {
+  return covers(available_, demand);
+}
+
 bool local_scheduler::leases_hold_back_ready() const {
   if (ready_.empty())
     return false;
+  if (std::none_of(workers_.begin(), workers_.end(),
+                   [](const worker_slot& slot) { return slot.leased; }))
+    return true; // a ready task waits for a worker, not for a lease
   auto freed = available_;
-  bool any = false;
   for (auto& slot : workers_)
-    if (slot.leased) {
-      any = true;
+    if (slot.leased)
       for (auto& [name, amount] : slot.held)
         freed[name] += amount;
-    }
-  if (!any)
-    return true; // a ready task waits for a worker, not for a lease
   // The queue's front is what runs next; a long queue is looked at in part.
   constexpr size_t most = 64;
-  size_t looked = 0;
-  for (auto& task : ready_) {
-    if (++looked > most)
-      break;
-    bool fits = true;
-    for (auto& [name, amount] : task.spec.resources) {
-      if (amount <= 0)
-        continue;
-      auto i = freed.find(name);
-      if (i == freed.end() || i->second < amount) {
-        fits = false;
-        break;
-      }
-    }
-    if (fits)
-      return true;
-  }
-  return false;
+  auto end = ready_.size() > most ? ready_.begin() + most : ready_.end();
+  return std::any_of(ready_.begin(), end, [&](const queued_task& task) {
+    return covers(freed, task.spec.resources);
+  });
 }
 
 void local_scheduler::acquire(const resource_map& demand) {
