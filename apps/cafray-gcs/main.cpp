@@ -3,6 +3,7 @@
 // inspect it (load, status, verify, probe). Usage: cafray-gcs ROLE
 // --key=value...; see `usage` below.
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,7 +24,7 @@ constexpr const char* usage =
   "  replica     --id=N --dir=D --coordinator=HOST:PORT [--port=0]\n"
   "              [--heartbeat-ms=50] [--max-map-mb=1024] [--sync=0]\n"
   "              [--batch-writes=256, 64 with --io-thread=0]\n"
-  "              [--ack-every=256] [--io-thread=1]\n"
+  "              [--ack-every=256] [--io-thread=1] [--max-throughput=1]\n"
   "  load        --coordinator=HOST:PORT --history=F [--writers=1]\n"
   "              [--client=1] [--ops=1000] [--keys=1000] [--seed=1]\n"
   "              [--unique-keys=0] [--stop-file=F]\n"
@@ -48,7 +49,7 @@ const std::vector<role>& roles() {
      run_coordinator},
     {"replica",
      {"id", "dir", "coordinator", "port", "heartbeat-ms", "max-map-mb",
-      "sync", "batch-writes", "ack-every", "io-thread"},
+      "sync", "batch-writes", "ack-every", "io-thread", "max-throughput"},
      run_replica},
     {"load",
      {"coordinator", "history", "writers", "client", "ops", "keys", "seed",
@@ -86,6 +87,15 @@ int main(int argc, char** argv) {
     // wakes a worker when a message arrives (CAF-NOTES: 3x faster round trips).
     cfg.set("scheduler.policy", caf::atom("sharing"));
     cfg.set("middleman.workers", size_t{0});
+    // A replica runs in the I/O thread (gcs_replica_options::in_io_thread)
+    // and gets one message per turn: what it forwards or acknowledges leaves
+    // the process before it takes the next message, instead of after every
+    // message waiting in its mailbox. Its successor starts on a batch while
+    // it applies the next one (gcs-chain-bench R=3: about a tenth more
+    // writes per second and less CPU per write).
+    if (std::strcmp(x.name, "replica") == 0)
+      cfg.set("scheduler.max-throughput",
+              size_t{std::max<uint64_t>(args.number("max-throughput", 1), 1)});
     // Replicas and clients connect to the endpoints a chain configuration
     // names (gcs/chain_connect.hpp). CAF's automatic connections stay off:
     // they listen on every interface, and under load they once left a load

@@ -107,11 +107,12 @@ int run_replica(caf::actor_system& sys, arguments& args) {
     "batch-writes", options.in_io_thread ? 256 : options.max_batch_writes);
   if (!args.error().empty() || id == 0 || dir.empty() || !where
       || port > 65535 || options.max_batch_writes == 0
-      || options.ack_every == 0) {
+      || options.ack_every == 0 || args.number("max-throughput", 1) == 0) {
     std::fprintf(stderr, "cafray-gcs replica: %s\n",
                  args.error().empty()
                    ? "needs --id (not 0), --dir and --coordinator; "
-                     "--batch-writes and --ack-every are at least 1"
+                     "--batch-writes, --ack-every and --max-throughput "
+                     "are at least 1"
                    : args.error().c_str());
     return 2;
   }

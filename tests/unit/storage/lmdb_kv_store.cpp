@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,6 +51,32 @@ TEST_CASE("lmdb store keeps its data across close and reopen") {
     CHECK_EQ(*value, "value-" + std::to_string(i));
   }
   CHECK_EQ((*store)->scan(1, "key-")->size(), 11u);
+}
+
+TEST_CASE("writes in place apply in their order per key, whatever the keys") {
+  // apply(write_view) writes in key order through a cursor; the writes of
+  // one key must still take effect in the order given.
+  test_directory dir;
+  auto store = lmdb_kv_store::open(dir.path(), small_options());
+  REQUIRE(store);
+  std::string one = "1", two = "2", three = "3", four = "4", five = "5";
+  using op = lmdb_kv_store::write_view;
+  std::vector<op> ops{
+    {0, "m", &one},  {0, "b", &two},   {1, "a", &three}, {0, "m", nullptr},
+    {0, "z", &four}, {0, "m", &three}, {0, "c", nullptr}, {0, "b", &five},
+    {1, "a", nullptr}, {0, "z", nullptr}, {0, "z", &one}};
+  REQUIRE(!(*store)->apply(ops));
+  CHECK_EQ(*(*store)->get(0, "m"), "3");
+  CHECK_EQ(*(*store)->get(0, "b"), "5");
+  CHECK_EQ(*(*store)->get(0, "z"), "1");
+  CHECK_EQ(code_of((*store)->get(0, "c").error()), errc::not_found);
+  CHECK_EQ(code_of((*store)->get(1, "a").error()), errc::not_found);
+  // An erase of a present key, then of a missing one, in a later batch.
+  std::vector<op> more{{0, "m", nullptr}, {0, "q", nullptr}, {1, "a", &two}};
+  REQUIRE(!(*store)->apply(more));
+  CHECK_EQ(code_of((*store)->get(0, "m").error()), errc::not_found);
+  CHECK_EQ(*(*store)->get(1, "a"), "2");
+  CHECK_EQ((*store)->scan(0, "")->size(), 2u);
 }
 
 TEST_CASE("lmdb store grows its map up to the maximum, then is gcs_full") {
