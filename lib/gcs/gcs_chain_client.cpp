@@ -35,6 +35,8 @@ uint64_t oldest_pending(const gcs_chain_client_state& st) {
 
 void refresh(gcs_chain_client_pointer self);
 
+void tick_soon(gcs_chain_client_pointer self);
+
 /// Sends requests `numbers` to the current configuration: the writes in
 /// one batch to the head, the reads to the tail.
 void send_requests(gcs_chain_client_pointer self,
@@ -48,6 +50,7 @@ void send_requests(gcs_chain_client_pointer self,
         i->second.parked = true;
         i->second.sent = now;
       }
+    tick_soon(self);
     refresh(self);
     return;
   }
@@ -142,9 +145,30 @@ void flush(gcs_chain_client_pointer self) {
   send_requests(self, numbers);
 }
 
-void schedule_tick(gcs_chain_client_pointer self) {
+bool any_parked(const gcs_chain_client_state& st) {
+  return std::any_of(st.pending.begin(), st.pending.end(),
+                     [](auto& x) { return x.second.parked; });
+}
+
+/// Schedules the next tick: soon while a request is parked, else later.
+void schedule_tick(gcs_chain_client_pointer self, bool soon) {
+  auto& st = self->state;
+  auto delay = soon ? st.options.tick_interval
+                    : st.options.idle_tick_interval();
+  st.tick_due = chain_clock::now() + delay;
   caf::delayed_anon_send(caf::actor_cast<gcs_chain_client_actor>(self),
-                         self->state.options.tick_interval, tick_atom_v);
+                         delay, tick_atom_v);
+}
+
+/// A request was parked: the tick comes within `tick_interval`.
+void tick_soon(gcs_chain_client_pointer self) {
+  auto& st = self->state;
+  if (!st.ticking) {
+    st.ticking = true;
+    schedule_tick(self, true);
+  } else if (st.tick_due > chain_clock::now() + st.options.tick_interval) {
+    schedule_tick(self, true);
+  }
 }
 
 /// Registers a request; `send_requests` sends it.
@@ -152,7 +176,7 @@ uint64_t enqueue(gcs_chain_client_pointer self, gcs_chain_pending request) {
   auto& st = self->state;
   if (!st.ticking) {
     st.ticking = true;
-    schedule_tick(self);
+    schedule_tick(self, false);
   }
   auto number = ++st.next_request;
   request.started = chain_clock::now();
@@ -235,6 +259,7 @@ void on_answers(gcs_chain_client_pointer self, wire::chain_answers& msg) {
         i->second.parked = true;
         i->second.last_refusal = refused.reason;
         stale = true;
+        tick_soon(self);
     }
   }
   if (stale)
@@ -276,9 +301,12 @@ void on_tick(gcs_chain_client_pointer self) {
     refresh(self);
   if (!due.empty())
     send_requests(self, due);
+  // A tick overtaken by a sooner one (tick_soon) leaves the timer to it.
+  if (now + std::chrono::milliseconds{1} < st.tick_due)
+    return;
   st.ticking = !st.pending.empty();
   if (st.ticking)
-    schedule_tick(self);
+    schedule_tick(self, any_parked(st));
 }
 
 } // namespace

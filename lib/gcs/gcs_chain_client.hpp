@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -25,8 +26,16 @@ struct gcs_chain_client_options {
   /// coordinator for the configuration (its replica may be gone).
   std::chrono::milliseconds resend_after{400};
 
-  /// How often the client looks for such requests.
+  /// How often the client looks for parked requests (sent again once a
+  /// configuration arrives, or refused); with none parked it looks for
+  /// overdue ones every quarter of `resend_after` (`idle_tick_interval`), so
+  /// that the clients of a busy process do not wake its clock thread a
+  /// hundred times a second each.
   std::chrono::milliseconds tick_interval{10};
+
+  std::chrono::milliseconds idle_tick_interval() const {
+    return std::max(tick_interval, resend_after / 4);
+  }
 
   /// A request unanswered this long fails with `errc::timeout`.
   std::chrono::milliseconds request_timeout{10000};
@@ -109,6 +118,12 @@ struct gcs_chain_client_state {
 
   /// Whether the retry timer runs; it stops while nothing is pending.
   bool ticking = false;
+
+  /// When the latest tick scheduled comes. The timer looks every
+  /// `tick_interval` while a request is parked, otherwise every
+  /// `idle_tick_interval()`; a tick that comes before this time is an
+  /// earlier one overtaken and schedules no next one.
+  chain_time tick_due;
 
   caf::actor_addr head;
 
