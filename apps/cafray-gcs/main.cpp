@@ -23,7 +23,7 @@ constexpr const char* usage =
   "              [--grace-ms=20] [--check-ms=25] [--shard=0]\n"
   "  replica     --id=N --dir=D --coordinator=HOST:PORT [--port=0]\n"
   "              [--heartbeat-ms=50] [--max-map-mb=1024] [--sync=0]\n"
-  "              [--batch-writes=256, 64 with --io-thread=0]\n"
+  "              [--batch-writes=64]\n"
   "              [--ack-every=256] [--io-thread=1] [--max-throughput=1]\n"
   "  load        --coordinator=HOST:PORT --history=F [--writers=1]\n"
   "              [--client=1] [--ops=1000] [--keys=1000] [--seed=1]\n"
