@@ -106,8 +106,10 @@ void shutdown_at_exit() {
   }
 }
 
-/// How long the destruction of an owned actor system may take.
-constexpr auto teardown_patience = std::chrono::seconds{5};
+/// How long the destruction of an owned actor system may take: it takes
+/// milliseconds when nothing holds it up, and a node that waits longer to
+/// exit after SIGTERM looks hung to whoever stopped it.
+constexpr auto teardown_patience = std::chrono::seconds{2};
 
 /// Destroys an owned actor system, but waits for it at most
 /// `teardown_patience`. CAF 0.17.6 can wait forever in the destructor for a

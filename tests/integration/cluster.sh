@@ -246,7 +246,9 @@ bad "unknown key" "key 'cafray.nodes': unknown key" \
 
 # A node leaves on SIGTERM: it exits cleanly and the head marks it dead.
 kill -TERM "$node1"
-await_exit "$node1" "node 1" 5
+# It drains first (its objects go to the head); CAF's own teardown gets
+# at most 2 s more (lib/api/runtime.cpp, teardown_patience).
+await_exit "$node1" "node 1" 8
 ((rc == 0)) || fail "node 1 exited with $rc"
 status >"$work/status.txt" 2>&1 || fail "status: $(cat "$work/status.txt")"
 grep -q '3 nodes, 2 alive' "$work/status.txt" \

@@ -139,7 +139,7 @@ pids+=($driver)
 await_line "$late_runs" "^start 100 $node2\$"
 await_line "$late_runs" "^start 101 $node2\$"
 kill -TERM "$node2"
-await_exit "$node2" "node 2" 5
+await_exit "$node2" "node 2" 8
 ((rc == 0)) || fail "node 2 exited with $rc"
 grep -qx 'caf-node: draining: 0 tasks handed back, 0 passed on on arrival, 0 running finished, 1 still running retried elsewhere, 1 failed' \
   "$work/node2.log" || fail "node 2: $(cat "$work/node2.log")"
