@@ -357,49 +357,21 @@ caf::error lmdb_kv_store::apply(const std::vector<write_view>& ops) {
   }
   if (ops.empty())
     return caf::none;
-  // In key order, through one cursor per table: LMDB looks for a key in
-  // the cursor's current page before it descends from the root, so writes
-  // to neighbouring keys skip the search. The sort is stable, so the writes
-  // of one key keep their order and the last one wins as before.
-  std::vector<const write_view*> order;
-  order.reserve(ops.size());
-  for (auto& op : ops)
-    order.push_back(&op);
-  std::stable_sort(order.begin(), order.end(), [](auto* x, auto* y) {
-    return x->table != y->table ? x->table < y->table : x->key < y->key;
-  });
   return write("apply", [&](MDB_txn* txn) {
-    MDB_cursor* cursor = nullptr;
-    uint8_t cursor_table = 0;
-    for (auto* op : order) {
-      if (cursor == nullptr || cursor_table != op->table) {
-        if (cursor != nullptr)
-          mdb_cursor_close(cursor);
-        cursor = nullptr;
-        if (auto rc = mdb_cursor_open(txn, dbis_[op->table], &cursor))
-          return rc;
-        cursor_table = op->table;
-      }
-      MDB_val k{op->key.size(), const_cast<char*>(op->key.data())};
+    for (auto& op : ops) {
+      MDB_val k{op.key.size(), const_cast<char*>(op.key.data())};
       int rc;
-      if (op->value == nullptr) {
-        MDB_val v;
-        rc = mdb_cursor_get(cursor, &k, &v, MDB_SET);
-        if (rc == MDB_SUCCESS)
-          rc = mdb_cursor_del(cursor, 0);
-        else if (rc == MDB_NOTFOUND)
+      if (op.value == nullptr) {
+        rc = mdb_del(txn, dbis_[op.table], &k, nullptr);
+        if (rc == MDB_NOTFOUND)
           rc = MDB_SUCCESS; // erasing a missing key is no error in a batch
       } else {
-        auto v = to_val(*op->value);
-        rc = mdb_cursor_put(cursor, &k, &v, 0);
+        auto v = to_val(*op.value);
+        rc = mdb_put(txn, dbis_[op.table], &k, &v, 0);
       }
-      if (rc != MDB_SUCCESS) {
-        mdb_cursor_close(cursor);
+      if (rc != MDB_SUCCESS)
         return rc;
-      }
     }
-    if (cursor != nullptr)
-      mdb_cursor_close(cursor);
     return MDB_SUCCESS;
   });
 }
