@@ -127,6 +127,11 @@ chain_outbox chain_replica::receive(const chain_address& from,
   return out;
 }
 
+void chain_replica::write_rows() {
+  if (!store_.apply_pending())
+    retired_ = true;
+}
+
 chain_outbox chain_replica::heartbeat() {
   chain_outbox out;
   if (retired_)

@@ -78,6 +78,10 @@ public:
   /// writes move into the log.
   chain_outbox receive_writes(client_writes batches);
 
+  /// Writes the rows the store left for later (`chain_store::pending`); a
+  /// store that cannot stops the replica, as a failed apply does.
+  void write_rows();
+
   /// A heartbeat for the coordinator, which answers with a lease; at the
   /// tail, also the acknowledgement held back by `set_ack_every`.
   chain_outbox heartbeat();

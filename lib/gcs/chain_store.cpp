@@ -6,6 +6,14 @@ chain_store::~chain_store() {
   // nop
 }
 
+bool chain_store::apply_pending() {
+  return true;
+}
+
+size_t chain_store::pending() const noexcept {
+  return 0;
+}
+
 uint64_t chain_store::digest() const {
   return chain_digest(rows(), last_applied());
 }

@@ -28,7 +28,20 @@ public:
   /// number, all durably before returning: one transaction. The replica
   /// forwards and acknowledges only what this returned true for; on false
   /// nothing was applied.
+  ///
+  /// A store may leave the rows of `entries` to `apply_pending` (see
+  /// `pending`): they are durable in the log already, reads see them, and
+  /// a restart writes them to their tables.
   virtual bool apply(const std::vector<chain_entry>& entries) = 0;
+
+  /// Writes the rows that `apply` left for later, in one transaction; true
+  /// if it did or nothing waited. On false the store can write no more
+  /// (reads still see those rows) and the replica stops. The replica calls
+  /// it in a turn of its own, once its forward left.
+  virtual bool apply_pending();
+
+  /// Applied writes whose rows wait for `apply_pending`.
+  virtual size_t pending() const noexcept;
 
   /// Whether the last failed `apply` failed because the store reached its
   /// maximum size (the head then refuses the write and carries on) rather

@@ -71,8 +71,14 @@ gcs_chain_endpoint(gcs_chain_endpoint_pointer self) {
                        flush_atom_v);
       }
     },
-    [self](wire::chain_answers& msg) { deliver(self, msg); },
+    [self](wire::chain_answers& msg) {
+      if (!self->state.queued.empty())
+        flush(self);
+      deliver(self, msg);
+    },
     [self](wire::chain_answer_batches& msg) {
+      if (!self->state.queued.empty())
+        flush(self);
       for (auto& answers : msg.answers)
         deliver(self, answers);
     },

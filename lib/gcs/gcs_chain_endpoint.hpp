@@ -37,6 +37,9 @@ using gcs_chain_endpoint_pointer
 /// `gcs_chain_endpoint_actor`): whatever clients hand it until its next
 /// flush, which follows the messages already in its mailbox, goes to each
 /// head as one `wire::chain_write_batches`; answers go on to their client.
+/// An answer arriving flushes first: the writes that one group of answers
+/// set off leave as a group of their own instead of waiting for the next
+/// group's, so that several groups travel the chain apart.
 /// It keeps no request of its own: a write lost here is one a client
 /// retries, as one lost on the network. Clients use it when their options
 /// name it (`gcs_chain_client_options::endpoint`); it lives as long as

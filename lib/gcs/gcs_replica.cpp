@@ -192,13 +192,26 @@ bool flush_some(Self* self, size_t max) {
   return st.queued_forward.has_value();
 }
 
+/// Whether client writes or forwarded ones wait in the queue.
+template <class Self>
+bool writes_waiting(Self* self) {
+  auto& st = self->state;
+  return !st.queued_writes.empty() || st.queued_forward.has_value();
+}
+
 /// Applies everything queued. Every message but the replica's own flush
 /// does this first, so that the logic sees all messages in the order they
 /// arrived.
 template <class Self>
+void schedule_flush(Self* self);
+
+template <class Self>
 void flush_queue(Self* self) {
   while (flush_some(self, SIZE_MAX))
     ; // nop
+  // The rows of what it applied follow in a turn of their own.
+  if (self->state.store->pending() > 0)
+    schedule_flush(self);
 }
 
 template <class Self>
@@ -431,9 +444,21 @@ replica_behavior(Self* self, replica_id id, std::shared_ptr<chain_store> store,
     [self](flush_atom) {
       // A part at a time: the successor starts on one while this replica
       // applies the next, instead of the whole chain working in lock step
-      // on one large batch.
-      self->state.flushing = false;
-      if (flush_some(self, self->state.options.max_batch_writes))
+      // on one large batch. The rows the store left for later get a turn
+      // of their own once no part waits (or too many rows do), after the
+      // forwards left.
+      auto& st = self->state;
+      st.flushing = false;
+      auto max = st.options.max_batch_writes;
+      if (writes_waiting(self) && st.store->pending() < 4 * max) {
+        flush_some(self, max);
+        schedule_flush(self);
+        return;
+      }
+      st.logic->write_rows();
+      if (st.logic->retired())
+        log(self, "the store failed to write rows: retired");
+      else if (writes_waiting(self))
         schedule_flush(self);
     },
     [self](tick_atom) {

@@ -1,6 +1,7 @@
 #include "gcs/lmdb_chain_store.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "common/error.hpp"
 #include "gcs/chain_codec.hpp"
@@ -12,6 +13,7 @@ namespace {
 const std::string last_key = "last";
 const std::string trimmed_key = "trimmed";
 const std::string clients_at_key = "clients_at";
+const std::string rows_at_key = "rows_at";
 
 /// LMDB's maximum number of named databases leaves room for this many row
 /// tables next to the store's own four.
@@ -57,6 +59,8 @@ lmdb_chain_store::open(const std::string& directory, lmdb_options opts) {
     return kv.error();
   std::unique_ptr<lmdb_chain_store> result{
     new lmdb_chain_store(std::move(*kv), tables)};
+  // With fsync, a second transaction would cost a second flush.
+  result->defer_rows_ = !opts.sync;
   if (auto err = result->load())
     return err;
   return result;
@@ -96,29 +100,59 @@ caf::error lmdb_chain_store::load() {
   } else {
     return at.error();
   }
+  // Directories of earlier versions wrote the rows with the log: without
+  // the key, the tables hold everything applied.
+  auto rows_at = kv_->get(meta_table_, rows_at_key);
+  if (rows_at) {
+    if (!decode_seq_key(*rows_at, rows_at_))
+      return make_error(errc::storage_error, "corrupt chain meta data");
+  } else if (code_of(rows_at.error()) == errc::not_found) {
+    rows_at_ = last_;
+    write_batch batch;
+    batch.put(meta_table_, rows_at_key, encode_seq_key(rows_at_));
+    if (auto err = kv_->apply(batch))
+      return err;
+  } else {
+    return rows_at.error();
+  }
   if (auto err = migrate_old_log())
     return err;
   auto log = kv_->scan(log_table_, "");
   if (!log)
     return log.error();
   std::vector<chain_entry> entries;
+  std::vector<chain_write> unwritten;
   for (auto& [key, value] : *log) {
     chain_seq seq = 0;
     if (!decode_seq_key(key, seq))
       return make_error(errc::storage_error, "corrupt chain log key");
     log_records_.push_back(seq);
-    // The log brings the table up to date.
-    if (seq <= clients_at_)
+    // The log brings the retry table and the row tables up to date.
+    if (seq <= clients_at_ && seq <= rows_at_)
       continue;
     entries.clear();
     if (!decode_entries(value, entries))
       return make_error(errc::storage_error, "corrupt chain log record");
-    for (auto& entry : entries)
-      if (entry.seq > clients_at_ && entry.seq <= last_) {
+    for (auto& entry : entries) {
+      if (entry.seq > last_)
+        continue;
+      if (entry.seq > clients_at_) {
         remember_request(clients_, entry);
         dirty_.insert(entry.client);
       }
+      if (entry.seq > rows_at_)
+        unwritten.push_back(std::move(entry.write));
+    }
   }
+  if (rows_at_ < last_)
+    return replay_rows(std::move(unwritten));
+  return caf::none;
+}
+
+caf::error lmdb_chain_store::replay_rows(std::vector<chain_write> rows) {
+  pending_ = std::move(rows);
+  if (!write_pending())
+    return error_;
   return caf::none;
 }
 
@@ -153,13 +187,19 @@ bool lmdb_chain_store::apply(const std::vector<chain_entry>& entries) {
   if (entries.empty())
     return true;
   // The rows are written from the entries themselves, not copied into a
-  // write_batch first.
+  // write_batch first; while the map may grow, only later.
+  auto defer = defer_rows_ && kv_->may_grow();
   std::vector<lmdb_kv_store::write_view> ops;
-  ops.reserve(entries.size() + 2);
-  for (auto& entry : entries) {
-    auto& write = entry.write;
-    ops.push_back({write.table, write.key,
-                   write.value ? &*write.value : nullptr});
+  ops.reserve(entries.size() + pending_.size() + 3);
+  if (!defer) {
+    for (auto& write : pending_)
+      ops.push_back({write.table, write.key,
+                     write.value ? &*write.value : nullptr});
+    for (auto& entry : entries) {
+      auto& write = entry.write;
+      ops.push_back({write.table, write.key,
+                     write.value ? &*write.value : nullptr});
+    }
   }
   // The whole transaction is one log record, keyed by its last entry: one
   // put now and one erase once the chain acknowledged all of it, instead
@@ -169,6 +209,8 @@ bool lmdb_chain_store::apply(const std::vector<chain_entry>& entries) {
   auto record = encode_entries(entries);
   ops.push_back({log_table_, newest_key, &record});
   ops.push_back({meta_table_, last_key, &newest_key});
+  if (!defer)
+    ops.push_back({meta_table_, rows_at_key, &newest_key});
   auto erased = erasable();
   write_batch trim;
   if (erased > 0) {
@@ -179,6 +221,13 @@ bool lmdb_chain_store::apply(const std::vector<chain_entry>& entries) {
   if (auto err = kv_->apply(ops)) {
     error_ = std::move(err);
     return false;
+  }
+  if (defer) {
+    for (auto& entry : entries)
+      pending_.push_back(entry.write);
+  } else {
+    pending_.clear();
+    rows_at_ = newest;
   }
   // The cache learns the retry table only once the transaction committed.
   for (auto& entry : entries) {
@@ -196,13 +245,53 @@ bool lmdb_chain_store::apply(const std::vector<chain_entry>& entries) {
   return true;
 }
 
+bool lmdb_chain_store::apply_pending() {
+  return write_pending();
+}
+
+bool lmdb_chain_store::write_pending() const {
+  if (pending_.empty() && rows_at_ >= last_)
+    return true;
+  std::vector<lmdb_kv_store::write_view> ops;
+  ops.reserve(pending_.size() + 1);
+  for (auto& write : pending_)
+    ops.push_back({write.table, write.key,
+                   write.value ? &*write.value : nullptr});
+  auto upto = encode_seq_key(last_);
+  ops.push_back({meta_table_, rows_at_key, &upto});
+  if (auto err = kv_->apply(ops)) {
+    error_ = std::move(err);
+    return false;
+  }
+  error_ = caf::none;
+  pending_.clear();
+  rows_at_ = last_;
+  return true;
+}
+
+void lmdb_chain_store::overlay_pending(std::vector<chain_row>& rows,
+                                       std::optional<uint8_t> table,
+                                       const std::string& prefix) const {
+  std::map<std::pair<uint8_t, std::string>, std::optional<std::string>> all;
+  for (auto& row : rows)
+    all[{row.table, std::move(row.key)}] = std::move(row.value);
+  for (auto& write : pending_)
+    if (!table
+        || (write.table == *table
+            && write.key.compare(0, prefix.size(), prefix) == 0))
+      all[{write.table, write.key}] = write.value;
+  rows.clear();
+  for (auto& [key, value] : all)
+    if (value)
+      rows.push_back(chain_row{key.first, key.second, std::move(*value)});
+}
+
 size_t lmdb_chain_store::erasable() const {
-  if (trim_to_ <= trimmed_)
-    return 0;
-  // A record goes once every entry in it is trimmed; `recover` skips the
-  // trimmed entries of the records that stay.
+  // A record goes once every entry in it is trimmed and in its table;
+  // `recover` skips the trimmed entries of the records that stay.
+  auto upto = std::min(trim_to_, rows_at_);
   size_t result = 0;
-  while (result < log_records_.size() && log_records_[result] <= trim_to_)
+  while (result < log_records_.size() && log_records_[result] <= upto)
     ++result;
   return result >= trim_records_ ? result : 0;
 }
@@ -246,6 +335,12 @@ std::optional<std::string>
 lmdb_chain_store::read(uint8_t table, const std::string& key) const {
   if (table >= tables_)
     return std::nullopt;
+  // A forked child finds nothing, pending rows included.
+  if (kv_->forked())
+    return std::nullopt;
+  for (auto i = pending_.rbegin(); i != pending_.rend(); ++i)
+    if (i->table == table && i->key == key)
+      return i->value;
   auto value = kv_->get(table, key);
   if (!value)
     return std::nullopt;
@@ -253,6 +348,7 @@ lmdb_chain_store::read(uint8_t table, const std::string& key) const {
 }
 
 std::vector<chain_row> lmdb_chain_store::rows() const {
+  auto written = write_pending();
   std::vector<chain_row> result;
   for (uint8_t table = 0; table < tables_; ++table) {
     auto entries = kv_->scan(table, "");
@@ -261,6 +357,8 @@ std::vector<chain_row> lmdb_chain_store::rows() const {
     for (auto& [key, value] : *entries)
       result.push_back(chain_row{table, std::move(key), std::move(value)});
   }
+  if (!written)
+    overlay_pending(result, std::nullopt, "");
   return result;
 }
 
@@ -269,11 +367,13 @@ std::vector<chain_row> lmdb_chain_store::scan(uint8_t table,
   std::vector<chain_row> result;
   if (table >= tables_)
     return result;
+  auto written = write_pending();
   auto entries = kv_->scan(table, prefix);
-  if (!entries)
-    return result;
-  for (auto& [key, value] : *entries)
-    result.push_back(chain_row{table, std::move(key), std::move(value)});
+  if (entries)
+    for (auto& [key, value] : *entries)
+      result.push_back(chain_row{table, std::move(key), std::move(value)});
+  if (!written)
+    overlay_pending(result, table, prefix);
   return result;
 }
 
@@ -333,11 +433,13 @@ bool lmdb_chain_store::restore(const chain_snapshot& snapshot) {
   batch.put(meta_table_, last_key, encode_seq_key(snapshot.seq));
   batch.put(meta_table_, trimmed_key, encode_seq_key(snapshot.seq));
   batch.put(meta_table_, clients_at_key, encode_seq_key(snapshot.seq));
+  batch.put(meta_table_, rows_at_key, encode_seq_key(snapshot.seq));
   if (auto err = kv_->apply(batch)) {
     error_ = std::move(err);
     return false;
   }
-  last_ = trimmed_ = trim_to_ = clients_at_ = snapshot.seq;
+  pending_.clear();
+  last_ = trimmed_ = trim_to_ = clients_at_ = rows_at_ = snapshot.seq;
   log_records_.clear();
   clients_ = snapshot.clients;
   dirty_.clear();

@@ -3,6 +3,7 @@
 #include <deque>
 #include <set>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,11 +19,22 @@ namespace cafray {
 /// one named database per row table, then four of its own: the meta data
 /// (last applied, trimmed), the log of earlier versions (one record per
 /// entry, moved to the new log at open), the retry table, and the log (one
-/// record per transaction, keyed by its last entry). Every `apply`
-/// and `restore` is one write transaction, begun and committed inside the
-/// call. A full map grows up to `lmdb_options::max_map_size`; past it
-/// `apply` fails with `full()` set and `last_error()` holding
-/// `errc::gcs_full`.
+/// record per transaction, keyed by its last entry). Every `apply`,
+/// `apply_pending` and `restore` is one write transaction, begun and
+/// committed inside the call. A full map grows up to
+/// `lmdb_options::max_map_size`; past it `apply` fails with `full()` set
+/// and `last_error()` holding `errc::gcs_full`.
+///
+/// Without fsync (`lmdb_options::sync` off; with it, a second transaction
+/// would wait for a second flush) and while the map may still grow,
+/// `apply` writes the log record only and leaves the rows to
+/// `apply_pending`: a replica forwards first and writes the rows after,
+/// and with random keys the rows are most of a transaction's cost. The
+/// meta data records how far the tables are written (`rows_at`); the log
+/// keeps every record past it, and opening the store writes the rows of
+/// those records. Reads see pending rows. Once the map cannot grow any
+/// more, `apply` writes the rows with the log again, so that a full store
+/// refuses a write whole.
 ///
 /// LMDB must not open the same environment twice in one process: destroy a
 /// store before opening its directory again. LMDB's other limits are the
@@ -64,6 +76,17 @@ public:
   }
 
   bool restore(const chain_snapshot& snapshot) override;
+
+  bool apply_pending() override;
+
+  size_t pending() const noexcept override {
+    return pending_.size();
+  }
+
+  /// The tables hold every row up to here; the log the rest.
+  chain_seq rows_at() const noexcept {
+    return rows_at_;
+  }
 
   /// Why the last `apply` or `restore` failed; none after a success.
   const caf::error& last_error() const noexcept {
@@ -115,6 +138,21 @@ private:
   /// into the log of one record per transaction.
   caf::error migrate_old_log();
 
+  /// Writes the rows of the log records past `rows_at_` (left by a process
+  /// that stopped before writing them).
+  caf::error replay_rows(std::vector<chain_write> rows);
+
+  /// Writes `pending_` and the new `rows_at_` as `apply_pending` does, for
+  /// the reads (which are const); false if that failed.
+  bool write_pending() const;
+
+  /// `rows` (in table and key order, of `table` only and with keys
+  /// starting with `prefix` if `table` is set) with the pending rows over
+  /// them: what reads return when the pending rows cannot be written.
+  void overlay_pending(std::vector<chain_row>& rows,
+                       std::optional<uint8_t> table,
+                       const std::string& prefix) const;
+
   /// How many log records (from the front of `log_records_`) the pending
   /// trim lets the next transaction erase; 0 below `trim_records_`.
   size_t erasable() const;
@@ -148,7 +186,12 @@ private:
   /// Clients whose records changed since the table was last written.
   std::set<chain_client_id> dirty_;
   size_t trim_records_ = 32;
-  caf::error error_;
+  /// Rows of applied entries not in their tables yet, oldest first: those
+  /// of the entries after `rows_at_`. Mutable: reads write them first.
+  mutable std::vector<chain_write> pending_;
+  bool defer_rows_ = false;
+  mutable chain_seq rows_at_ = 0;
+  mutable caf::error error_;
 };
 
 } // namespace cafray

@@ -97,6 +97,11 @@ public:
     return map_size_;
   }
 
+  /// Whether the map may still grow: below `lmdb_options::max_map_size`.
+  bool may_grow() const noexcept {
+    return map_size_ < opts_.max_map_size;
+  }
+
   /// Clears the reader slots of dead processes now (mdb_reader_check);
   /// returns how many it cleared.
   caf::expected<size_t> check_readers();

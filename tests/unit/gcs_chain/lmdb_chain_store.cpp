@@ -168,6 +168,97 @@ TEST_CASE("lmdb chain store: reopened, it holds what it applied") {
   CHECK_EQ(durable.clients, reference.recover().clients);
 }
 
+TEST_CASE("lmdb chain store: rows wait for apply_pending, reads see them, "
+          "a reopened store writes them") {
+  test_directory dir;
+  memory_chain_store reference;
+  {
+    auto store = open_store(dir.path());
+    for (auto& batch : sample_batches()) {
+      REQUIRE(store->apply(batch));
+      REQUIRE(reference.apply(batch));
+    }
+    // Only the log holds the six writes yet.
+    CHECK_EQ(store->pending(), 6u);
+    CHECK_EQ(store->rows_at(), 0u);
+    CHECK_EQ(store->last_applied(), 6u);
+    CHECK_EQ(store->read(0, "a"), "one");
+    CHECK_EQ(store->read(3, "b"), std::nullopt);
+    CHECK_EQ(store->read(3, "c"), "");
+    CHECK_EQ(store->read(0, "d"), "4");
+    // Gone like a killed process: the rows never reached their tables.
+  }
+  {
+    auto store = open_store(dir.path());
+    CHECK_EQ(store->pending(), 0u);
+    CHECK_EQ(store->rows_at(), 6u);
+    CHECK_EQ(store->digest(), reference.digest());
+    CHECK_EQ(store->clients(), reference.clients());
+    REQUIRE(store->apply({entry(7, alice, 4, 0, "a", "two", 4)}));
+    REQUIRE(reference.apply({entry(7, alice, 4, 0, "a", "two", 4)}));
+    CHECK_EQ(store->pending(), 1u);
+    REQUIRE(store->apply_pending());
+    CHECK_EQ(store->pending(), 0u);
+    CHECK_EQ(store->rows_at(), 7u);
+    // Nothing waits: a second call changes nothing.
+    REQUIRE(store->apply_pending());
+    CHECK_EQ(store->rows_at(), 7u);
+  }
+  auto store = open_store(dir.path());
+  CHECK_EQ(store->rows_at(), 7u);
+  CHECK_EQ(store->read(0, "a"), "two");
+  CHECK_EQ(store->digest(), reference.digest());
+}
+
+TEST_CASE("lmdb chain store: trimming keeps the log records whose rows "
+          "wait") {
+  test_directory dir;
+  memory_chain_store reference;
+  {
+    auto store = open_store(dir.path());
+    store->set_trim_records(1);
+    auto batches = sample_batches();
+    for (auto& batch : batches)
+      REQUIRE(reference.apply(batch));
+    REQUIRE(store->apply(batches[0]));
+    REQUIRE(store->apply(batches[1]));
+    store->trim(4);
+    // Both records are trimmed, but their rows wait: they stay.
+    REQUIRE(store->apply(batches[2]));
+    CHECK_EQ(store->log_size(), 6u);
+    CHECK_EQ(store->recover().trimmed, 0u);
+  }
+  {
+    auto store = open_store(dir.path());
+    store->set_trim_records(1);
+    CHECK_EQ(store->digest(), reference.digest());
+    // Written now: the next transaction erases what is trimmed.
+    CHECK_EQ(store->rows_at(), 6u);
+    store->trim(6);
+    REQUIRE(store->apply({entry(7, bob, 4, 0, "e", "5", 4)}));
+    REQUIRE(reference.apply({entry(7, bob, 4, 0, "e", "5", 4)}));
+    CHECK_EQ(store->log_size(), 1u);
+    CHECK_EQ(store->recover().trimmed, 6u);
+  }
+  auto store = open_store(dir.path());
+  CHECK_EQ(store->digest(), reference.digest());
+  CHECK_EQ(store->read(0, "e"), "5");
+}
+
+TEST_CASE("lmdb chain store: a map at its maximum size writes rows with "
+          "the log") {
+  test_directory dir;
+  lmdb_options opts;
+  opts.map_size = size_t{1} << 20;
+  opts.max_map_size = opts.map_size;
+  auto store = open_store(dir.path(), opts);
+  auto batches = sample_batches();
+  REQUIRE(store->apply(batches[0]));
+  CHECK_EQ(store->pending(), 0u);
+  CHECK_EQ(store->rows_at(), 2u);
+  CHECK_EQ(store->read(0, "a"), "1");
+}
+
 TEST_CASE("lmdb chain store: a log of one record per entry, as earlier "
           "versions wrote it, moves to one record at open") {
   test_directory dir;
