@@ -15,7 +15,9 @@
 #include <utility>
 #include <vector>
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,12 +26,38 @@ extern char** environ;
 
 namespace bench {
 
+/// Binds every thread of process `pid` ("self" for this one) to `cpu`;
+/// false if any could not be bound.
+inline bool pin_threads(const std::string& pid, int cpu) {
+  auto dir = "/proc/" + pid + "/task";
+  auto* tasks = opendir(dir.c_str());
+  if (tasks == nullptr)
+    return false;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  bool ok = true;
+  while (auto* entry = readdir(tasks)) {
+    if (entry->d_name[0] == '.')
+      continue;
+    auto tid = static_cast<pid_t>(std::atoi(entry->d_name));
+    ok = sched_setaffinity(tid, sizeof(set), &set) == 0 && ok;
+  }
+  closedir(tasks);
+  return ok;
+}
+
 /// The cafray-gcs processes of one shard; kills them when it goes.
 class shard_processes {
 public:
+  /// With `pin`, replica j runs on CPU j modulo the number of CPUs: the
+  /// neighbours of a chain on different cores (see `pin_threads`).
   explicit shard_processes(std::string gcs,
-                           std::vector<std::string> replica_args = {})
-    : gcs_(std::move(gcs)), replica_args_(std::move(replica_args)) {
+                           std::vector<std::string> replica_args = {},
+                           bool pin = false)
+    : gcs_(std::move(gcs)),
+      replica_args_(std::move(replica_args)),
+      pin_(pin) {
     char pattern[] = "/tmp/gcs-chain-bench-XXXXXX";
     if (auto* dir = mkdtemp(pattern))
       dir_ = dir;
@@ -72,6 +100,13 @@ public:
       args.insert(args.end(), replica_args_.begin(), replica_args_.end());
       if (launch(id, std::move(args)) == 0)
         return 0;
+      if (pin_) {
+        auto cpus = std::thread::hardware_concurrency();
+        auto cpu = static_cast<int>(id % (cpus > 0 ? cpus : 1));
+        if (!pin_threads(std::to_string(pids_.back().second), cpu))
+          std::fprintf(stderr, "gcs-chain-bench: cannot pin replica %zu\n",
+                       id);
+      }
     }
     return port;
   }
@@ -175,6 +210,7 @@ private:
 
   std::string gcs_;
   std::vector<std::string> replica_args_;
+  bool pin_ = false;
   std::string dir_;
   std::vector<std::pair<uint64_t, pid_t>> pids_;
 };

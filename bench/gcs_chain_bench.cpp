@@ -85,6 +85,13 @@ struct options {
   /// Where to write every measured write's completion time and latency
   /// (nanoseconds, one pair per line), if anywhere.
   std::string latencies;
+  /// Whether this process runs on CPU 0 and replica j on CPU j modulo the
+  /// CPUs, so that neighbours in the chain run on different cores as on
+  /// different machines. Unpinned, the kernel often wakes the receiver of
+  /// a message on the sender's core (a socket wake-up hints that the
+  /// sender sleeps next), where it waits while the sender goes on with its
+  /// next batch and the other core idles.
+  bool pin = false;
 };
 
 // -- processes: bench/chain_processes.hpp ------------------------------------
@@ -255,7 +262,7 @@ std::vector<std::string> replica_args(const options& opt) {
 }
 
 bool throughput_run(caf::actor_system& sys, const options& opt, size_t r) {
-  shard_processes shard{opt.gcs, replica_args(opt)};
+  shard_processes shard{opt.gcs, replica_args(opt), opt.pin};
   auto port = shard.start(r, 300, 50);
   if (port == 0)
     return false;
@@ -289,10 +296,10 @@ bool throughput_run(caf::actor_system& sys, const options& opt, size_t r) {
   auto p99 = percentile(latencies, 0.99);
   auto max = percentile(latencies, 1.0);
   std::printf("R=%zu  %9.0f writes/s  p50 %6.3f ms  p99 %6.3f ms  max %7.3f "
-              "ms  (%zu clients%s x %zu in flight, %zu acknowledged)%s\n",
+              "ms  (%zu clients%s x %zu in flight%s, %zu acknowledged)%s\n",
               r, rate, p50, p99, max, opt.clients,
               opt.endpoint ? " on one endpoint" : "", opt.inflight,
-              latencies.size(),
+              opt.pin ? ", pinned" : "", latencies.size(),
               r == 3 ? (rate >= 100000 && p99 <= 2.0
                           ? "  target >=100k/s, p99<=2ms: met"
                           : "  target >=100k/s, p99<=2ms: missed")
@@ -322,7 +329,7 @@ bool throughput_run(caf::actor_system& sys, const options& opt, size_t r) {
 
 bool stall_run(caf::actor_system& sys, const options& opt, uint64_t victim,
                const char* role) {
-  shard_processes shard{opt.gcs, replica_args(opt)};
+  shard_processes shard{opt.gcs, replica_args(opt), opt.pin};
   auto port = shard.start(3, opt.stall_lease_ms, opt.stall_heartbeat_ms);
   if (port == 0)
     return false;
@@ -436,6 +443,8 @@ std::optional<options> parse(int argc, char** argv) {
         opt.client_threads = number();
       else if (key == "--latencies" && !value.empty())
         opt.latencies = value;
+      else if (key == "--pin")
+        opt.pin = true;
       else
         throw std::invalid_argument{arg};
     } catch (const std::exception&) {
@@ -461,7 +470,7 @@ int main(int argc, char** argv) {
                  "         [--no-stall|--stall-only] [--stall-lease-ms=20]\n"
                  "         [--stall-heartbeat-ms=4] [--stall-inflight=2]\n"
                  "         [--batch-writes=N] [--ack-every=N] [--client-threads=1]\n"
-                 "         [--latencies=FILE]\n");
+                 "         [--latencies=FILE] [--pin]\n");
     return 2;
   }
   caf::actor_system_config cfg;
@@ -476,6 +485,8 @@ int main(int argc, char** argv) {
   // As in cafray-gcs: clients connect to the replicas' endpoints.
   cfg.set("middleman.enable-automatic-connections", false);
   auto* sys = new caf::actor_system{cfg};
+  if (opt->pin && !bench::pin_threads("self", 0))
+    std::fprintf(stderr, "gcs-chain-bench: cannot pin this process\n");
   bool ok = true;
   for (auto r : opt->replicas)
     ok = throughput_run(*sys, *opt, r) && ok;
