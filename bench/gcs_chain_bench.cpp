@@ -87,10 +87,9 @@ struct options {
   std::string latencies;
   /// Whether this process runs on CPU 0 and replica j on CPU j modulo the
   /// CPUs, so that neighbours in the chain run on different cores as on
-  /// different machines. Unpinned, the kernel often wakes the receiver of
-  /// a message on the sender's core (a socket wake-up hints that the
-  /// sender sleeps next), where it waits while the sender goes on with its
-  /// next batch and the other core idles.
+  /// different machines. Unpinned, the kernel moves the processes between
+  /// the cores, and a process woken by a message waits for a core more
+  /// often (bench/README.md).
   bool pin = false;
 };
 
