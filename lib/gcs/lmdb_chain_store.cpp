@@ -86,35 +86,12 @@ caf::error lmdb_chain_store::load() {
     clients_.emplace(client, std::move(record));
   }
   // Directories of earlier versions rewrote the table with every
-  // transaction: without the key, it holds everything applied.
-  auto at = kv_->get(meta_table_, clients_at_key);
-  if (at) {
-    if (!decode_seq_key(*at, clients_at_))
-      return make_error(errc::storage_error, "corrupt chain meta data");
-  } else if (code_of(at.error()) == errc::not_found) {
-    clients_at_ = last_;
-    write_batch batch;
-    batch.put(meta_table_, clients_at_key, encode_seq_key(clients_at_));
-    if (auto err = kv_->apply(batch))
-      return err;
-  } else {
-    return at.error();
-  }
-  // Directories of earlier versions wrote the rows with the log: without
-  // the key, the tables hold everything applied.
-  auto rows_at = kv_->get(meta_table_, rows_at_key);
-  if (rows_at) {
-    if (!decode_seq_key(*rows_at, rows_at_))
-      return make_error(errc::storage_error, "corrupt chain meta data");
-  } else if (code_of(rows_at.error()) == errc::not_found) {
-    rows_at_ = last_;
-    write_batch batch;
-    batch.put(meta_table_, rows_at_key, encode_seq_key(rows_at_));
-    if (auto err = kv_->apply(batch))
-      return err;
-  } else {
-    return rows_at.error();
-  }
+  // transaction, and wrote the rows with the log: without its key, each
+  // holds everything applied.
+  if (auto err = load_mark(clients_at_key, clients_at_))
+    return err;
+  if (auto err = load_mark(rows_at_key, rows_at_))
+    return err;
   if (auto err = migrate_old_log())
     return err;
   auto log = kv_->scan(log_table_, "");
@@ -154,6 +131,22 @@ caf::error lmdb_chain_store::replay_rows(std::vector<chain_write> rows) {
   if (!write_pending())
     return error_;
   return caf::none;
+}
+
+caf::error lmdb_chain_store::load_mark(const std::string& key,
+                                       chain_seq& mark) {
+  auto bytes = kv_->get(meta_table_, key);
+  if (bytes) {
+    if (!decode_seq_key(*bytes, mark))
+      return make_error(errc::storage_error, "corrupt chain meta data: " + key);
+    return caf::none;
+  }
+  if (code_of(bytes.error()) != errc::not_found)
+    return bytes.error();
+  mark = last_;
+  write_batch batch;
+  batch.put(meta_table_, key, encode_seq_key(mark));
+  return kv_->apply(batch);
 }
 
 caf::error lmdb_chain_store::migrate_old_log() {

@@ -134,6 +134,11 @@ private:
 
   caf::error load();
 
+  /// Reads the sequence number meta data key `key` holds into `mark`; one
+  /// that is not there yet (written by an earlier version) becomes
+  /// `last_`, and is written.
+  caf::error load_mark(const std::string& key, chain_seq& mark);
+
   /// Moves a log of one record per entry, as earlier versions wrote it,
   /// into the log of one record per transaction.
   caf::error migrate_old_log();

@@ -16,6 +16,19 @@
 using namespace cafray;
 using namespace cafray::test;
 
+namespace {
+
+/// Writes key-i = value-i for i < n, one at a time; write i is number i + 1.
+void put_keys(chain_cluster& cluster, const gcs_chain_client_actor& client,
+              int n) {
+  for (int i = 0; i < n; ++i)
+    REQUIRE_EQ(cluster.put(client, 0, "key-" + std::to_string(i),
+                           "value-" + std::to_string(i)),
+               uint64_t(i + 1));
+}
+
+} // namespace
+
 TEST_CASE("writes go through the chain, reads come from the tail") {
   chain_cluster cluster(3);
   CHECK_EQ(cluster.config().epoch, 1u);
@@ -89,13 +102,7 @@ TEST_CASE("many writes of one client in flight are applied once each") {
 TEST_CASE("restarting every replica and the coordinator loses nothing") {
   chain_cluster cluster(3);
   constexpr int n = 200;
-  {
-    auto client = cluster.spawn_client();
-    for (int i = 0; i < n; ++i)
-      REQUIRE_EQ(cluster.put(client, 0, "key-" + std::to_string(i),
-                             "value-" + std::to_string(i)),
-                 uint64_t(i + 1));
-  }
+  put_keys(cluster, cluster.spawn_client(), n);
   auto epoch = cluster.config().epoch;
   cluster.restart_all();
   REQUIRE(cluster.wait_for_chain(
@@ -120,11 +127,7 @@ TEST_CASE("restarting every replica and the coordinator loses nothing") {
 TEST_CASE("replicas write the rows of what they applied without a restart") {
   chain_cluster cluster(2);
   constexpr int n = 100;
-  auto client = cluster.spawn_client();
-  for (int i = 0; i < n; ++i)
-    REQUIRE_EQ(cluster.put(client, 0, "key-" + std::to_string(i),
-                           "value-" + std::to_string(i)),
-               uint64_t(i + 1));
+  put_keys(cluster, cluster.spawn_client(), n);
   // A replica writes the rows in a turn after the one that committed the
   // log record and forwarded. No status request meanwhile: it writes them
   // too.
