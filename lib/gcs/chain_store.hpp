@@ -146,6 +146,14 @@ public:
     fail_full_ = full;
   }
 
+  /// Makes the next `apply_pending` fail, as a store that can no longer
+  /// write would (this store writes rows with `apply`, so nothing waits).
+  void fail_next_rows() noexcept {
+    fail_rows_ = true;
+  }
+
+  bool apply_pending() override;
+
   /// Makes `accepts` refuse keys longer than `size`.
   void limit_key_size(size_t size) noexcept {
     max_key_size_ = size;
@@ -164,6 +172,7 @@ private:
   size_t max_key_size_ = SIZE_MAX;
   bool fail_next_ = false;
   bool fail_full_ = false;
+  bool fail_rows_ = false;
   bool full_ = false;
 };
 

@@ -216,6 +216,24 @@ TEST_CASE("a tail without a lease neither acknowledges nor serves reads") {
   CHECK_EQ(read_value(*net.answer(alice, read)), "1");
 }
 
+TEST_CASE("a store that cannot write the rows it left stops its replica") {
+  chain_network net(3, 6);
+  auto first = net.write(alice, "a", "1");
+  net.run();
+  REQUIRE(net.acked(alice, first));
+  net.replica(1).write_rows();
+  CHECK_FALSE(net.replica(1).retired());
+  net.store(2).fail_next_rows();
+  net.replica(2).write_rows();
+  CHECK(net.replica(2).retired());
+  // Retired, the middle forwards nothing: the tail never sees the write.
+  auto second = net.write(alice, "b", "2");
+  net.run();
+  CHECK_EQ(net.replica(1).last_applied(), 2u);
+  CHECK_EQ(net.replica(3).last_applied(), 1u);
+  CHECK_FALSE(net.acked(alice, second));
+}
+
 TEST_CASE("a failing store stops its replica") {
   chain_network net(3, 6);
   net.store(2).fail_next_apply();
