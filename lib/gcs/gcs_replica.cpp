@@ -199,12 +199,12 @@ bool writes_waiting(Self* self) {
   return !st.queued_writes.empty() || st.queued_forward.has_value();
 }
 
-/// Applies everything queued. Every message but the replica's own flush
-/// does this first, so that the logic sees all messages in the order they
-/// arrived.
 template <class Self>
 void schedule_flush(Self* self);
 
+/// Applies everything queued. Every message but the replica's own flush
+/// does this first, so that the logic sees all messages in the order they
+/// arrived.
 template <class Self>
 void flush_queue(Self* self) {
   while (flush_some(self, SIZE_MAX))

@@ -15,6 +15,13 @@ const std::string trimmed_key = "trimmed";
 const std::string clients_at_key = "clients_at";
 const std::string rows_at_key = "rows_at";
 
+/// Adds the row `write` puts or erases to `ops`, without copying it.
+void add_row(std::vector<lmdb_kv_store::write_view>& ops,
+             const chain_write& write) {
+  ops.push_back({write.table, write.key,
+                 write.value ? &*write.value : nullptr});
+}
+
 /// LMDB's maximum number of named databases leaves room for this many row
 /// tables next to the store's own four.
 constexpr uint8_t max_row_tables = 250;
@@ -121,13 +128,8 @@ caf::error lmdb_chain_store::load() {
         unwritten.push_back(std::move(entry.write));
     }
   }
-  if (rows_at_ < last_)
-    return replay_rows(std::move(unwritten));
-  return caf::none;
-}
-
-caf::error lmdb_chain_store::replay_rows(std::vector<chain_write> rows) {
-  pending_ = std::move(rows);
+  // Rows a process left unwritten when it stopped.
+  pending_ = std::move(unwritten);
   if (!write_pending())
     return error_;
   return caf::none;
@@ -186,13 +188,9 @@ bool lmdb_chain_store::apply(const std::vector<chain_entry>& entries) {
   ops.reserve(entries.size() + pending_.size() + 3);
   if (!defer) {
     for (auto& write : pending_)
-      ops.push_back({write.table, write.key,
-                     write.value ? &*write.value : nullptr});
-    for (auto& entry : entries) {
-      auto& write = entry.write;
-      ops.push_back({write.table, write.key,
-                     write.value ? &*write.value : nullptr});
-    }
+      add_row(ops, write);
+    for (auto& entry : entries)
+      add_row(ops, entry.write);
   }
   // The whole transaction is one log record, keyed by its last entry: one
   // put now and one erase once the chain acknowledged all of it, instead
@@ -248,8 +246,7 @@ bool lmdb_chain_store::write_pending() const {
   std::vector<lmdb_kv_store::write_view> ops;
   ops.reserve(pending_.size() + 1);
   for (auto& write : pending_)
-    ops.push_back({write.table, write.key,
-                   write.value ? &*write.value : nullptr});
+    add_row(ops, write);
   auto upto = encode_seq_key(last_);
   ops.push_back({meta_table_, rows_at_key, &upto});
   if (auto err = kv_->apply(ops)) {

@@ -143,10 +143,6 @@ private:
   /// into the log of one record per transaction.
   caf::error migrate_old_log();
 
-  /// Writes the rows of the log records past `rows_at_` (left by a process
-  /// that stopped before writing them).
-  caf::error replay_rows(std::vector<chain_write> rows);
-
   /// Writes `pending_` and the new `rows_at_` as `apply_pending` does, for
   /// the reads (which are const); false if that failed.
   bool write_pending() const;
